@@ -1,0 +1,71 @@
+# The commands the README names. `make demo` runs the main job; `make test` runs everything CI
+# runs. Both install what they need (Python venv, npm packages, HarperDB) on first use.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CACHE ?= $(HOME)/.cache/harper-edge
+export CARGO_TARGET_DIR ?= $(CACHE)/target
+# node-gyp (HarperDB's native modules) builds against the system's Node headers, offline.
+export npm_config_nodedir ?= /usr
+VENV ?= $(CACHE)/venv
+PY := $(VENV)/bin/python
+CARGO_PROFILE := --release
+
+.PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
+        node-setup node-test harper-setup harper-test bench clean-home
+
+all: test
+
+demo:
+	cargo run $(CARGO_PROFILE) -q -p harper-edge-examples --example demo
+
+test: lint rust-test docs-check python-test node-test harper-test
+	@echo "make test: all suites passed"
+
+lint: fmt clippy
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy $(CARGO_PROFILE) --workspace --all-targets -- -D warnings
+
+rust-test:
+	cargo test $(CARGO_PROFILE) --workspace --exclude harper-edge-python --exclude harper-edge-node
+
+docs-check:
+	python3 scripts/check_doc_snippets.py
+
+$(VENV)/.ready: bindings-python/requirements-test.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r bindings-python/requirements-test.txt
+	touch $@
+
+python-setup: $(VENV)/.ready
+	$(VENV)/bin/pip install -q --no-build-isolation --force-reinstall --no-deps ./bindings-python
+
+python-test: python-setup
+	cd bindings-python && $(PY) -m pytest -q tests
+	cd bindings-python && $(PY) -m mypy.stubtest harper_edge --allowlist stubtest-allowlist.txt
+	$(PY) examples/python/quickstart.py
+
+node-setup:
+	cd bindings-node && npm install --no-audit --no-fund
+
+node-test: node-setup
+	cd bindings-node && node --test test/
+	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs
+
+harper-setup:
+	cd examples/harper-component && npm install --no-audit --no-fund
+
+harper-test: harper-setup
+	cd examples/harper-component && node --test test/
+
+bench:
+	cargo bench -p harper-edge-benches
+
+clean-home:
+	rm -rf .harper-edge

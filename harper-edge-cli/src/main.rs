@@ -1,0 +1,165 @@
+//! `harper-edge`: the command-line face of harper-edge-core.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use harper_edge_core::{
+    Engine, Error, EventQuery, Framework, InferContext, ModelRef, ModelRegistration, Result, Stage,
+};
+use serde_json::{Value, json};
+
+/// Embeddable MLOps engine: register models, run inference, read telemetry.
+#[derive(Debug, Parser)]
+#[command(name = "harper-edge", version, about)]
+struct Cli {
+    /// Data directory (SQLite database and model files).
+    #[arg(long, global = true, env = "HARPER_EDGE_HOME", default_value = ".harper-edge")]
+    home: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Register and list models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Run a model on a JSON input and record the call.
+    Infer {
+        /// `NAME` (newest version) or `NAME:VERSION`.
+        model: String,
+        /// Input as JSON: nested arrays, or an object keyed by input name; `-` reads stdin.
+        #[arg(long)]
+        input: String,
+        /// User id stored with the event.
+        #[arg(long)]
+        user_id: Option<String>,
+        /// Session id stored with the event.
+        #[arg(long)]
+        session_id: Option<String>,
+    },
+    /// List recorded inference events, newest first, one JSON object per line.
+    Events {
+        /// Only events of this model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Only events of this version (with --model).
+        #[arg(long, requires = "model")]
+        version: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = EventQuery::DEFAULT_LIMIT)]
+        limit: usize,
+    },
+    /// Record the ground truth of an earlier inference.
+    Feedback {
+        /// The inference id printed by `infer`.
+        id: String,
+        /// The actual outcome as JSON (e.g. `2` or `"setosa"`).
+        #[arg(long)]
+        outcome: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Register a model file under NAME:VERSION.
+    Add {
+        /// Model name.
+        name: String,
+        /// Model version.
+        version: String,
+        /// Model format.
+        #[arg(long, default_value = "onnx")]
+        framework: String,
+        /// The model file.
+        #[arg(long)]
+        file: PathBuf,
+        /// Lifecycle stage.
+        #[arg(long, default_value = "candidate")]
+        stage: String,
+        /// Metadata as a JSON object (taskType, equivalenceGroup, description, …).
+        #[arg(long, default_value = "{}")]
+        metadata: String,
+    },
+    /// List registered models, one JSON object per line.
+    List,
+}
+
+fn parse_json(what: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::invalid_input(format!("{what} is not valid JSON: {e}")))
+}
+
+fn read_input(arg: &str) -> Result<Value> {
+    if arg == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| Error::io("<stdin>", e))?;
+        parse_json("--input", &text)
+    } else {
+        parse_json("--input", arg)
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let engine = Engine::open(&cli.home)?;
+    match cli.command {
+        Command::Model(ModelCommand::Add { name, version, framework, file, stage, metadata }) => {
+            let framework: Framework = framework.parse()?;
+            let stage: Stage = stage.parse()?;
+            let metadata = parse_json("--metadata", &metadata)?;
+            let model = engine.register_model(
+                ModelRegistration::new(name, version, framework)
+                    .file(file)
+                    .stage(stage)
+                    .metadata(metadata),
+            )?;
+            print_json(&model)
+        }
+        Command::Model(ModelCommand::List) => engine.models()?.iter().try_for_each(print_json),
+        Command::Infer { model, input, user_id, session_id } => {
+            let reference: ModelRef = model.parse()?;
+            let input = read_input(&input)?;
+            let mut context = InferContext::new();
+            context.user_id = user_id;
+            context.session_id = session_id;
+            let p = engine.infer_json(&reference, &input, &context)?;
+            let mut out = serde_json::to_value(&p)?;
+            out["outputs"] = p.outputs.to_json();
+            print_json(&out)
+        }
+        Command::Events { model, version, limit } => {
+            let mut query = EventQuery::new().limit(limit);
+            query.model_name = model;
+            query.model_version = version;
+            engine.events(&query)?.iter().try_for_each(print_json)
+        }
+        Command::Feedback { id, outcome } => {
+            let event = engine.feedback(&id, parse_json("--outcome", &outcome)?)?;
+            print_json(&json!({
+                "id": event.id,
+                "prediction": event.prediction,
+                "actualOutcome": event.actual_outcome,
+                "correct": event.correct,
+                "feedbackTimestamp": event.feedback_timestamp,
+            }))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e} [{}]", e.kind().code());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The `harper-edge` binary, run as a user would, against the committed iris model.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
+const REFERENCE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.reference.json");
+
+fn cli(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harper-edge"))
+        .env("HARPER_EDGE_HOME", home)
+        .args(args)
+        .output()
+        .expect("run harper-edge")
+}
+
+fn ok_json_lines(out: &Output) -> Vec<Value> {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn err_line(out: &Output) -> String {
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    stderr
+}
+
+#[test]
+fn add_infer_feedback_events_round_trip_matches_reference() {
+    let home = tempfile::tempdir().unwrap();
+    let added = ok_json_lines(&cli(
+        home.path(),
+        &["model", "add", "iris", "1", "--framework", "onnx", "--file", MODEL],
+    ));
+    assert_eq!(added[0]["id"], "iris:1");
+    let listed = ok_json_lines(&cli(home.path(), &["model", "list"]));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["inputSchema"][0]["name"], "X");
+
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(REFERENCE).unwrap()).unwrap();
+    let inputs = reference["inputs"].to_string();
+    let out = ok_json_lines(&cli(home.path(), &["infer", "iris:1", "--input", &inputs]));
+    let out = &out[0];
+    assert_eq!(out["outputs"]["label"], reference["labels"]);
+    let tol = reference["tolerance"].as_f64().unwrap();
+    let got = out["outputs"]["probabilities"].as_array().unwrap();
+    let want = reference["probabilities"].as_array().unwrap();
+    for (g, w) in got
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .zip(want.iter().flat_map(|r| r.as_array().unwrap()))
+    {
+        assert!((g.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= tol);
+    }
+
+    let one = ok_json_lines(&cli(
+        home.path(),
+        &["infer", "iris", "--input", "[6.7, 3.0, 5.2, 2.3]", "--user-id", "ann"],
+    ));
+    assert_eq!(one[0]["prediction"], 2);
+    let id = one[0]["inferenceId"].as_str().unwrap();
+    let fb = ok_json_lines(&cli(home.path(), &["feedback", id, "--outcome", "2"]));
+    assert_eq!(fb[0]["correct"], true);
+
+    let events = ok_json_lines(&cli(home.path(), &["events", "--model", "iris"]));
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["id"], id);
+    assert_eq!(events[0]["userId"], "ann");
+    assert_eq!(events[0]["actualOutcome"], 2);
+}
+
+#[test]
+fn errors_are_one_line_with_their_code_and_exit_non_zero() {
+    let home = tempfile::tempdir().unwrap();
+    let e = err_line(&cli(home.path(), &["infer", "nope", "--input", "[1,2,3,4]"]));
+    assert!(e.contains("model 'nope' not found") && e.contains("HARPER_EDGE_NOT_FOUND"), "{e}");
+
+    ok_json_lines(&cli(home.path(), &["model", "add", "iris", "1", "--file", MODEL]));
+    let e = err_line(&cli(home.path(), &["infer", "iris", "--input", "[1,2,3]"]));
+    assert!(
+        e.contains("expected shape [?, 4], got [1, 3]") && e.contains("HARPER_EDGE_SHAPE"),
+        "{e}"
+    );
+
+    let e = err_line(&cli(home.path(), &["infer", "iris", "--input", "[1,2,"]));
+    assert!(e.contains("HARPER_EDGE_INVALID_INPUT"), "{e}");
+
+    let corrupt = home.path().join("corrupt.onnx");
+    std::fs::write(&corrupt, b"\x08\x07garbage").unwrap();
+    let e = err_line(&cli(
+        home.path(),
+        &["model", "add", "bad", "1", "--file", corrupt.to_str().unwrap()],
+    ));
+    assert!(e.contains("cannot load model 'bad:1'") && e.contains("HARPER_EDGE_MODEL_LOAD"), "{e}");
+
+    let e = err_line(&cli(home.path(), &["feedback", "missing-id", "--outcome", "1"]));
+    assert!(e.contains("HARPER_EDGE_NOT_FOUND"), "{e}");
+}

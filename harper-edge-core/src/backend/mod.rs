@@ -1,0 +1,228 @@
+//! Inference backends behind one trait.
+//!
+//! A [`Backend`] turns a model file into a [`Session`]; a session runs it on named tensors.
+//! Backends are cargo features: `tract` (default, pure Rust ONNX) is compiled in here; a
+//! backend that is not compiled in answers [`backend`] with [`Error::BackendNotCompiled`]
+//! naming the feature to enable.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::tensor::{Outputs, Tensor, TensorInfo};
+
+#[cfg(feature = "tract")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tract")))]
+pub mod tract;
+
+/// The model format of a registered model (the original design's `framework` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Framework {
+    /// An ONNX graph; runs on tract (default) or ONNX Runtime.
+    Onnx,
+    /// A TensorFlow.js model (kept for records of the original system; no backend runs it).
+    Tensorflow,
+    /// A Hugging Face transformers model directory; runs on candle.
+    Transformers,
+    /// A model served by a local Ollama daemon.
+    Ollama,
+}
+
+impl Framework {
+    /// The lowercase name used in records and on the command line.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Framework::Onnx => "onnx",
+            Framework::Tensorflow => "tensorflow",
+            Framework::Transformers => "transformers",
+            Framework::Ollama => "ollama",
+        }
+    }
+
+    /// The name of the backend that runs this framework by default.
+    pub const fn default_backend(self) -> &'static str {
+        match self {
+            Framework::Onnx => "tract",
+            Framework::Tensorflow => "tensorflow",
+            Framework::Transformers => "candle",
+            Framework::Ollama => "ollama",
+        }
+    }
+}
+
+impl fmt::Display for Framework {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Framework {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "onnx" => Ok(Framework::Onnx),
+            "tensorflow" => Ok(Framework::Tensorflow),
+            "transformers" => Ok(Framework::Transformers),
+            "ollama" => Ok(Framework::Ollama),
+            other => Err(Error::invalid_input(format!(
+                "unknown framework '{other}' (expected onnx, tensorflow, transformers or ollama)"
+            ))),
+        }
+    }
+}
+
+/// Where a backend reads a model from.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum ModelSource<'a> {
+    /// The model file's bytes.
+    Bytes(&'a [u8]),
+    /// A file on disk.
+    Path(&'a Path),
+}
+
+/// What a backend needs to load one model.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ModelSpec<'a> {
+    /// `name:version`, used in error messages.
+    pub id: &'a str,
+    /// The model format.
+    pub framework: Framework,
+    /// The model file.
+    pub source: ModelSource<'a>,
+}
+
+impl<'a> ModelSpec<'a> {
+    /// A spec for the model `id` of `framework` read from `source`.
+    pub fn new(id: &'a str, framework: Framework, source: ModelSource<'a>) -> Self {
+        ModelSpec { id, framework, source }
+    }
+}
+
+/// An inference runtime.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Short lowercase name (`tract`, `ort`, …).
+    fn name(&self) -> &'static str;
+
+    /// Whether the backend is usable on this machine (native library found, daemon reachable).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] saying what is missing and how to provide it.
+    fn check(&self) -> Result<()>;
+
+    /// Loads, validates and prepares a model so that the first call is not slower than the
+    /// others and every unsupported feature is reported now, not at the first call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ModelLoad`] for a corrupt or unsupported model; [`Error::InvalidInput`] for a
+    /// framework this backend does not run.
+    fn load(&self, spec: &ModelSpec<'_>) -> Result<Box<dyn Session>>;
+}
+
+/// A loaded model, ready to run. Sessions are shared between threads.
+pub trait Session: Send + Sync + fmt::Debug {
+    /// Declared inputs, in the model's order.
+    fn inputs(&self) -> &[TensorInfo];
+
+    /// Declared outputs, in the model's order.
+    fn outputs(&self) -> &[TensorInfo];
+
+    /// Runs the model. `inputs` holds one tensor per declared input, in declared order,
+    /// already checked against [`Session::inputs`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the runtime fails.
+    fn run(&self, inputs: &[&Tensor<'_>]) -> Result<Outputs>;
+}
+
+/// Names of every backend harper-edge knows, compiled in or not.
+pub const BACKENDS: [&str; 4] = ["tract", "ort", "candle", "ollama"];
+
+/// The backend called `name`.
+///
+/// # Errors
+///
+/// [`Error::BackendNotCompiled`] for a known backend whose feature is off;
+/// [`Error::InvalidInput`] for an unknown name.
+///
+/// # Examples
+///
+/// ```
+/// use harper_edge_core::{backend, ErrorKind};
+///
+/// assert_eq!(backend::backend("tract")?.name(), "tract");
+/// assert_eq!(backend::backend("ort").unwrap_err().kind(), ErrorKind::BackendNotCompiled);
+/// # Ok::<(), harper_edge_core::Error>(())
+/// ```
+pub fn backend(name: &str) -> Result<Arc<dyn Backend>> {
+    match name {
+        #[cfg(feature = "tract")]
+        "tract" => Ok(Arc::new(tract::TractBackend::new())),
+        #[cfg(not(feature = "tract"))]
+        "tract" => {
+            Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
+        }
+        "ort" | "candle" | "ollama" => {
+            Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
+        }
+        other => Err(Error::invalid_input(format!(
+            "unknown backend '{other}' (known: {})",
+            BACKENDS.join(", ")
+        ))),
+    }
+}
+
+/// The default backend for `framework`.
+///
+/// # Errors
+///
+/// As [`backend`]; [`Error::InvalidInput`] for `tensorflow`, which no backend runs.
+pub fn for_framework(framework: Framework) -> Result<Arc<dyn Backend>> {
+    if framework == Framework::Tensorflow {
+        return Err(Error::invalid_input(
+            "framework 'tensorflow' has no backend in harper-edge: convert the model to onnx",
+        ));
+    }
+    backend(framework.default_backend())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn framework_round_trips_through_its_name() {
+        for f in
+            [Framework::Onnx, Framework::Tensorflow, Framework::Transformers, Framework::Ollama]
+        {
+            assert_eq!(f.as_str().parse::<Framework>().unwrap(), f);
+        }
+        assert_eq!("pytorch".parse::<Framework>().unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn missing_backends_name_their_feature() {
+        for name in ["ort", "candle", "ollama"] {
+            let err = backend(name).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BackendNotCompiled);
+            assert!(err.to_string().contains(&format!("feature '{name}'")), "{err}");
+        }
+        assert_eq!(backend("nope").unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            for_framework(Framework::Tensorflow).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+}

@@ -1,0 +1,208 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::registry::{Model, ModelFile};
+use crate::store::{OutboxEntry, Store, Table};
+use crate::telemetry::{EventQuery, InferenceEvent};
+
+/// A store that keeps everything in memory; for tests, and for hosts that mirror every record
+/// into their own tables through the outbox.
+///
+/// With [`MemoryStore::with_max_events`] the oldest events are dropped once the cap is reached
+/// ([`MemoryStore::dropped_events`] counts them), so a long-running host that mirrors events
+/// elsewhere keeps a bounded footprint. The outbox keeps entries until they are pruned.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    max_events: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    models: Vec<Model>,
+    files: HashMap<String, Arc<[u8]>>,
+    events: BTreeMap<u64, InferenceEvent>,
+    event_seq: HashMap<String, u64>,
+    next_event_seq: u64,
+    dropped_events: u64,
+    outbox: BTreeMap<u64, OutboxEntry>,
+    next_outbox_seq: u64,
+}
+
+impl Inner {
+    fn push_outbox(&mut self, table: Table, id: &str, record: serde_json::Value, at: Timestamp) {
+        self.next_outbox_seq += 1;
+        let seq = self.next_outbox_seq;
+        self.outbox
+            .insert(seq, OutboxEntry { seq, table, id: id.to_string(), record, created_at: at });
+    }
+}
+
+impl MemoryStore {
+    /// An empty store with no cap on events.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store that keeps at most `max_events` events, dropping the oldest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `max_events` is zero.
+    pub fn with_max_events(max_events: usize) -> Result<Self> {
+        if max_events == 0 {
+            return Err(Error::invalid_input("max_events must be at least 1"));
+        }
+        Ok(MemoryStore { inner: Mutex::default(), max_events: Some(max_events) })
+    }
+
+    /// How many events were dropped because of the cap.
+    pub fn dropped_events(&self) -> u64 {
+        self.lock().dropped_events
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave `Inner` half-updated in a way that
+        // matters more than losing the store, so keep serving.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Store for MemoryStore {
+    fn insert_model(&self, model: &Model, file: &[u8]) -> Result<()> {
+        let record = serde_json::to_value(model)?;
+        let mut inner = self.lock();
+        if inner.models.iter().any(|m| m.id == model.id) {
+            return Err(Error::Conflict {
+                message: format!("model '{}' already exists", model.id),
+            });
+        }
+        inner.files.entry(model.sha256.clone()).or_insert_with(|| Arc::from(file));
+        inner.models.push(model.clone());
+        inner.push_outbox(Table::Model, &model.id, record, model.uploaded_at);
+        Ok(())
+    }
+
+    fn model(&self, name: &str, version: &str) -> Result<Option<Model>> {
+        let inner = self.lock();
+        Ok(inner
+            .models
+            .iter()
+            .find(|m| m.model_name == name && m.model_version == version)
+            .cloned())
+    }
+
+    fn models(&self, name: Option<&str>) -> Result<Vec<Model>> {
+        let inner = self.lock();
+        Ok(inner
+            .models
+            .iter()
+            .filter(|m| name.is_none_or(|n| m.model_name == n))
+            .cloned()
+            .collect())
+    }
+
+    fn model_file(&self, sha256: &str) -> Result<ModelFile> {
+        let inner = self.lock();
+        inner
+            .files
+            .get(sha256)
+            .map(|b| ModelFile::Bytes(Arc::clone(b)))
+            .ok_or_else(|| Error::not_found("model file", sha256))
+    }
+
+    fn insert_event(&self, event: &InferenceEvent) -> Result<()> {
+        let record = serde_json::to_value(event)?;
+        let mut inner = self.lock();
+        if inner.event_seq.contains_key(&event.id) {
+            return Err(Error::Conflict {
+                message: format!("inference event '{}' already exists", event.id),
+            });
+        }
+        inner.next_event_seq += 1;
+        let seq = inner.next_event_seq;
+        inner.events.insert(seq, event.clone());
+        inner.event_seq.insert(event.id.clone(), seq);
+        if let Some(max) = self.max_events {
+            while inner.events.len() > max {
+                if let Some((_, old)) = inner.events.pop_first() {
+                    inner.event_seq.remove(&old.id);
+                    inner.dropped_events += 1;
+                }
+            }
+        }
+        inner.push_outbox(Table::InferenceEvent, &event.id, record, event.timestamp);
+        Ok(())
+    }
+
+    fn event(&self, id: &str) -> Result<Option<InferenceEvent>> {
+        let inner = self.lock();
+        Ok(inner.event_seq.get(id).and_then(|seq| inner.events.get(seq)).cloned())
+    }
+
+    fn events(&self, query: &EventQuery) -> Result<Vec<InferenceEvent>> {
+        let inner = self.lock();
+        let mut hits: Vec<(&u64, &InferenceEvent)> =
+            inner.events.iter().filter(|(_, e)| query.matches(e)).collect();
+        hits.sort_by(|a, b| (b.1.timestamp, b.0).cmp(&(a.1.timestamp, a.0)));
+        Ok(hits.into_iter().take(query.effective_limit()).map(|(_, e)| e.clone()).collect())
+    }
+
+    fn update_event(&self, event: &InferenceEvent) -> Result<()> {
+        let record = serde_json::to_value(event)?;
+        let mut inner = self.lock();
+        let seq = *inner
+            .event_seq
+            .get(&event.id)
+            .ok_or_else(|| Error::not_found("inference event", &event.id))?;
+        inner.events.insert(seq, event.clone());
+        let at = event.feedback_timestamp.unwrap_or(event.timestamp);
+        inner.push_outbox(Table::InferenceEvent, &event.id, record, at);
+        Ok(())
+    }
+
+    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let inner = self.lock();
+        Ok(inner
+            .outbox
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    fn prune_outbox(&self, through: u64) -> Result<usize> {
+        let mut inner = self.lock();
+        let keep = inner.outbox.split_off(&through.saturating_add(1));
+        let pruned = inner.outbox.len();
+        inner.outbox = keep;
+        Ok(pruned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance;
+
+    #[test]
+    fn conformance() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        conformance::run_all(&store);
+    }
+
+    #[test]
+    fn cap_drops_oldest_events_and_counts_them() {
+        let store = MemoryStore::with_max_events(2).unwrap();
+        for i in 0..5 {
+            store.insert_event(&conformance::event(&format!("e{i}"), "m", i)).unwrap();
+        }
+        assert_eq!(store.dropped_events(), 3);
+        assert!(store.event("e2").unwrap().is_none());
+        assert!(store.event("e4").unwrap().is_some());
+        assert_eq!(store.outbox(0, 100).unwrap().len(), 5, "the outbox keeps every write");
+        assert!(MemoryStore::with_max_events(0).is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! Record storage: the [`Store`] trait, the embedded SQLite default ([`SqliteStore`]) and an
+//! in-memory store for tests and hosts that keep records themselves ([`MemoryStore`]).
+//!
+//! Every write also appends the record to an **outbox**, in the same transaction: a host that
+//! keeps its own tables (a HarperDB component, say) reads [`Store::outbox`] after a cursor,
+//! writes each record with its original field names, and prunes what it has copied.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::registry::{Model, ModelFile};
+use crate::telemetry::{EventQuery, InferenceEvent};
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// The table a record belongs to; named as in the original design (and in a HarperDB schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Table {
+    /// [`Model`] records.
+    Model,
+    /// [`InferenceEvent`] records.
+    InferenceEvent,
+}
+
+impl Table {
+    /// The table name (`Model`, `InferenceEvent`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Table::Model => "Model",
+            Table::InferenceEvent => "InferenceEvent",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Table> {
+        match s {
+            "Model" => Some(Table::Model),
+            "InferenceEvent" => Some(Table::InferenceEvent),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One new or changed record, in the order the store wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    /// Position in the outbox; strictly increasing.
+    pub seq: u64,
+    /// Which table the record belongs to.
+    pub table: Table,
+    /// The record's primary key.
+    pub id: String,
+    /// The whole record as it is now, with the original camelCase field names; write it with
+    /// upsert (put) semantics.
+    pub record: Value,
+    /// When the entry was written.
+    pub created_at: Timestamp,
+}
+
+/// Where records live.
+///
+/// Implementations are thread-safe; every method is one atomic operation.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Stores a model record and its file (kept once per sha256).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Conflict`] when a model with the same id exists.
+    fn insert_model(&self, model: &Model, file: &[u8]) -> Result<()>;
+
+    /// The model `name:version`, if registered.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn model(&self, name: &str, version: &str) -> Result<Option<Model>>;
+
+    /// Registered models (of `name` only, if given), oldest registration first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn models(&self, name: Option<&str>) -> Result<Vec<Model>>;
+
+    /// Where the file with this sha256 is.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotFound`] when no such file is stored.
+    fn model_file(&self, sha256: &str) -> Result<ModelFile>;
+
+    /// Stores a new inference event.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Conflict`] when an event with the same id exists.
+    fn insert_event(&self, event: &InferenceEvent) -> Result<()>;
+
+    /// The event with this id, if stored.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn event(&self, id: &str) -> Result<Option<InferenceEvent>>;
+
+    /// Events matching `query`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn events(&self, query: &EventQuery) -> Result<Vec<InferenceEvent>>;
+
+    /// Replaces an event (used to record feedback); the event must exist.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotFound`] when no event has this id.
+    fn update_event(&self, event: &InferenceEvent) -> Result<()>;
+
+    /// Up to `limit` outbox entries with `seq > after`, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>>;
+
+    /// Deletes outbox entries with `seq <= through`; returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn prune_outbox(&self, through: u64) -> Result<usize>;
+}
+
+#[cfg(test)]
+pub(crate) mod conformance {
+    //! One suite, run against every store.
+
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::ErrorKind;
+    use crate::backend::Framework;
+    use crate::registry::Stage;
+
+    pub(crate) fn model(name: &str, version: &str, at: i64) -> Model {
+        Model {
+            id: format!("{name}:{version}"),
+            model_name: name.into(),
+            model_version: version.into(),
+            framework: Framework::Onnx,
+            stage: Stage::Candidate,
+            blob_size: 3,
+            sha256: crate::registry::sha256_hex(b"abc"),
+            input_schema: vec![],
+            output_schema: vec![],
+            metadata: json!({"taskType": "classification"}),
+            uploaded_at: Timestamp::from_millis(at),
+        }
+    }
+
+    pub(crate) fn event(id: &str, model: &str, at: i64) -> InferenceEvent {
+        InferenceEvent {
+            id: id.into(),
+            model_name: model.into(),
+            model_version: "1".into(),
+            framework: Framework::Onnx,
+            request_id: None,
+            user_id: Some("u".into()),
+            session_id: None,
+            features_in: json!([[1.0, 2.0]]),
+            prediction: json!(1),
+            confidence: Some(0.9),
+            latency_ms: 0.25,
+            timestamp: Timestamp::from_millis(at),
+            error: None,
+            actual_outcome: None,
+            correct: None,
+            feedback_timestamp: None,
+        }
+    }
+
+    pub(crate) fn run_all(store: &Arc<dyn Store>) {
+        models_round_trip(store.as_ref());
+        events_filter_and_order(store.as_ref());
+        outbox_is_ordered_and_prunable(store.as_ref());
+    }
+
+    fn models_round_trip(store: &dyn Store) {
+        let m = model("iris", "1", 10);
+        store.insert_model(&m, b"abc").unwrap();
+        assert_eq!(store.model("iris", "1").unwrap(), Some(m.clone()));
+        assert_eq!(store.model("iris", "2").unwrap(), None);
+        let err = store.insert_model(&m, b"abc").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        store.insert_model(&model("iris", "2", 20), b"abc").unwrap();
+        store.insert_model(&model("other", "1", 30), b"abc").unwrap();
+        let versions: Vec<_> =
+            store.models(Some("iris")).unwrap().into_iter().map(|m| m.model_version).collect();
+        assert_eq!(versions, ["1", "2"]);
+        assert_eq!(store.models(None).unwrap().len(), 3);
+        let bytes = match store.model_file(&m.sha256).unwrap() {
+            ModelFile::Bytes(b) => b.to_vec(),
+            ModelFile::Path(p) => std::fs::read(p).unwrap(),
+        };
+        assert_eq!(bytes, b"abc");
+        assert_eq!(store.model_file("00").unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    fn events_filter_and_order(store: &dyn Store) {
+        for (i, m) in ["a", "b", "a", "a"].iter().enumerate() {
+            store.insert_event(&event(&format!("e{i}"), m, 100 + i as i64)).unwrap();
+        }
+        assert_eq!(
+            store.insert_event(&event("e0", "a", 1)).unwrap_err().kind(),
+            ErrorKind::Conflict
+        );
+        let ids = |q: &EventQuery| -> Vec<String> {
+            store.events(q).unwrap().into_iter().map(|e| e.id).collect()
+        };
+        assert_eq!(ids(&EventQuery::new().model("a")), ["e3", "e2", "e0"]);
+        assert_eq!(ids(&EventQuery::new().limit(2)), ["e3", "e2"]);
+        let window = EventQuery::new()
+            .between(Some(Timestamp::from_millis(101)), Some(Timestamp::from_millis(103)));
+        assert_eq!(ids(&window), ["e2", "e1"]);
+
+        let mut e = store.event("e1").unwrap().unwrap();
+        e.actual_outcome = Some(json!(1));
+        e.correct = Some(true);
+        store.update_event(&e).unwrap();
+        assert_eq!(store.event("e1").unwrap().unwrap().correct, Some(true));
+        let missing = event("nope", "a", 1);
+        assert_eq!(store.update_event(&missing).unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    fn outbox_is_ordered_and_prunable(store: &dyn Store) {
+        let all = store.outbox(0, 1000).unwrap();
+        // 3 models + 4 events + 1 feedback update, in write order.
+        let tables: Vec<_> = all.iter().map(|e| e.table).collect();
+        assert_eq!(tables.len(), 8);
+        assert!(tables[..3].iter().all(|t| *t == Table::Model));
+        assert!(tables[3..].iter().all(|t| *t == Table::InferenceEvent));
+        assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+        let last = all.last().unwrap();
+        assert_eq!(last.id, "e1");
+        assert_eq!(last.record["correct"], json!(true));
+        assert_eq!(last.record["modelName"], json!("b"));
+
+        let after_third = store.outbox(all[2].seq, 2).unwrap();
+        assert_eq!(after_third.len(), 2);
+        assert_eq!(after_third[0].seq, all[3].seq);
+        assert_eq!(store.prune_outbox(all[4].seq).unwrap(), 5);
+        assert_eq!(store.outbox(0, 1000).unwrap().len(), 3);
+    }
+}

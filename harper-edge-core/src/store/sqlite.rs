@@ -1,0 +1,436 @@
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::de::DeserializeOwned;
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::registry::{Model, ModelFile, sha256_hex};
+use crate::store::{OutboxEntry, Store, Table};
+use crate::telemetry::{EventQuery, InferenceEvent};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "harper-edge.db";
+/// Folder of the content-addressed model files inside the data directory.
+pub const MODELS_DIR: &str = "models";
+
+/// Schema migrations, applied in order; `PRAGMA user_version` holds how many have run.
+/// Records are stored whole as JSON beside the columns queries filter on, so a new optional
+/// field needs no migration.
+const MIGRATIONS: &[&str] = &[r"
+    CREATE TABLE model (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        id            TEXT NOT NULL UNIQUE,
+        model_name    TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        uploaded_at   INTEGER NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE INDEX model_by_name ON model (model_name, seq);
+    CREATE TABLE inference_event (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        id            TEXT NOT NULL UNIQUE,
+        model_name    TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        timestamp     INTEGER NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE INDEX inference_event_by_model_time
+        ON inference_event (model_name, model_version, timestamp);
+    CREATE INDEX inference_event_by_time ON inference_event (timestamp);
+    CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        table_name TEXT NOT NULL,
+        record_id  TEXT NOT NULL,
+        record     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+"];
+
+/// Options of [`SqliteStore::open_with`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Whether writes are appended to the outbox (default off: only a host that drains and
+    /// prunes it should turn it on, or it grows with every record).
+    pub outbox: bool,
+}
+
+impl SqliteOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Turns the outbox on or off.
+    #[must_use]
+    pub fn outbox(mut self, on: bool) -> Self {
+        self.outbox = on;
+        self
+    }
+}
+
+/// The embedded default store: one SQLite database (WAL mode) and a folder of model files,
+/// content-addressed by sha256, in a data directory.
+///
+/// Several processes (or HarperDB worker threads) can open the same directory: WAL lets
+/// readers run beside the one writer, and writers wait up to five seconds for each other.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    dir: PathBuf,
+    outbox: bool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in directory `dir`, with default options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the directory cannot be created; [`Error::Storage`] when the
+    /// database cannot be opened or migrated, or was written by a newer harper-edge.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(dir, SqliteOptions::default())
+    }
+
+    /// Opens the store in `dir` with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`].
+    pub fn open_with(dir: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let models = dir.join(MODELS_DIR);
+        fs::create_dir_all(&models).map_err(|e| Error::io(&models, e))?;
+        let path = dir.join(DATABASE_FILE);
+        let mut conn = Connection::open(&path)
+            .map_err(|e| Error::storage(format!("cannot open '{}'", path.display()), e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore { conn: Mutex::new(conn), dir, outbox: options.outbox })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The schema version this build writes.
+    pub fn schema_version() -> usize {
+        MIGRATIONS.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // rusqlite rolls back an open transaction when it is dropped, so a connection whose
+        // holder panicked is still consistent.
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn file_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(MODELS_DIR).join(sha256)
+    }
+
+    fn write_file(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.file_path(sha256);
+        if path.is_file() {
+            return Ok(());
+        }
+        let tmp = self.dir.join(MODELS_DIR).join(format!(".{sha256}.{}.tmp", uuid::Uuid::new_v4()));
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io(&path, e)
+        })
+    }
+
+    fn append_outbox(
+        &self,
+        tx: &Transaction<'_>,
+        table: Table,
+        id: &str,
+        record: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        if self.outbox {
+            tx.execute(
+                "INSERT INTO outbox (table_name, record_id, record, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![table.as_str(), id, record, at.as_millis()],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        return Err(Error::Storage {
+            message: format!(
+                "database schema version {version} is newer than this build supports ({}): \
+                 upgrade harper-edge",
+                MIGRATIONS.len()
+            ),
+            source: None,
+        });
+    }
+    for (ix, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).map_err(|e| Error::storage(format!("migration {}", ix + 1), e))?;
+        tx.pragma_update(None, "user_version", ix + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+fn decode<T: DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::storage("corrupt record in the database", e))
+}
+
+impl Store for SqliteStore {
+    fn insert_model(&self, model: &Model, file: &[u8]) -> Result<()> {
+        if sha256_hex(file) != model.sha256 {
+            return Err(Error::Integrity {
+                message: format!("file of model '{}' does not match its sha256", model.id),
+            });
+        }
+        self.write_file(&model.sha256, file)?;
+        let record = serde_json::to_string(model)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO model (id, model_name, model_version, uploaded_at, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![model.id, model.model_name, model.model_version, model.uploaded_at.as_millis(), record],
+        );
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Conflict {
+                    message: format!("model '{}' already exists", model.id),
+                });
+            }
+            other => other?,
+        };
+        self.append_outbox(&tx, Table::Model, &model.id, &record, model.uploaded_at)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn model(&self, name: &str, version: &str) -> Result<Option<Model>> {
+        let conn = self.lock();
+        let record: Option<String> = conn
+            .query_row(
+                "SELECT record FROM model WHERE model_name = ?1 AND model_version = ?2",
+                params![name, version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        record.as_deref().map(decode).transpose()
+    }
+
+    fn models(&self, name: Option<&str>) -> Result<Vec<Model>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT record FROM model WHERE ?1 IS NULL OR model_name = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![name], |r| r.get::<_, String>(0))?;
+        rows.map(|r| decode(&r?)).collect()
+    }
+
+    fn model_file(&self, sha256: &str) -> Result<ModelFile> {
+        let path = self.file_path(sha256);
+        if sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()) && path.is_file() {
+            Ok(ModelFile::Path(path))
+        } else {
+            Err(Error::not_found("model file", sha256))
+        }
+    }
+
+    fn insert_event(&self, event: &InferenceEvent) -> Result<()> {
+        let record = serde_json::to_string(event)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO inference_event (id, model_name, model_version, timestamp, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![event.id, event.model_name, event.model_version, event.timestamp.as_millis(), record],
+        );
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Conflict {
+                    message: format!("inference event '{}' already exists", event.id),
+                });
+            }
+            other => other?,
+        };
+        self.append_outbox(&tx, Table::InferenceEvent, &event.id, &record, event.timestamp)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn event(&self, id: &str) -> Result<Option<InferenceEvent>> {
+        let conn = self.lock();
+        let record: Option<String> = conn
+            .query_row("SELECT record FROM inference_event WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        record.as_deref().map(decode).transpose()
+    }
+
+    fn events(&self, query: &EventQuery) -> Result<Vec<InferenceEvent>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT record FROM inference_event
+             WHERE (?1 IS NULL OR model_name = ?1) AND (?2 IS NULL OR model_version = ?2)
+               AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4)
+             ORDER BY timestamp DESC, seq DESC LIMIT ?5",
+        )?;
+        let limit = i64::try_from(query.effective_limit()).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![
+                query.model_name,
+                query.model_version,
+                query.from.map(Timestamp::as_millis),
+                query.to.map(Timestamp::as_millis),
+                limit
+            ],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|r| decode(&r?)).collect()
+    }
+
+    fn update_event(&self, event: &InferenceEvent) -> Result<()> {
+        let record = serde_json::to_string(event)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE inference_event SET record = ?2 WHERE id = ?1",
+            params![event.id, record],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found("inference event", &event.id));
+        }
+        let at = event.feedback_timestamp.unwrap_or(event.timestamp);
+        self.append_outbox(&tx, Table::InferenceEvent, &event.id, &record, at)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, table_name, record_id, record, created_at FROM outbox
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![after, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, table, id, record, at) = row?;
+            let table = Table::parse(&table).ok_or_else(|| Error::Storage {
+                message: format!("unknown table '{table}' in the outbox"),
+                source: None,
+            })?;
+            Ok(OutboxEntry {
+                seq: u64::try_from(seq).unwrap_or_default(),
+                table,
+                id,
+                record: decode(&record)?,
+                created_at: Timestamp::from_millis(at),
+            })
+        })
+        .collect()
+    }
+
+    fn prune_outbox(&self, through: u64) -> Result<usize> {
+        let conn = self.lock();
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        Ok(conn.execute("DELETE FROM outbox WHERE seq <= ?1", params![through])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::conformance;
+
+    #[test]
+    fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open_with(dir.path(), SqliteOptions::new().outbox(true)).unwrap(),
+        );
+        conformance::run_all(&store);
+    }
+
+    #[test]
+    fn records_survive_reopening_and_use_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            store.insert_model(&conformance::model("iris", "1", 5), b"abc").unwrap();
+            store.insert_event(&conformance::event("e1", "iris", 7)).unwrap();
+            assert!(store.outbox(0, 10).unwrap().is_empty(), "outbox is off by default");
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert!(store.model("iris", "1").unwrap().is_some());
+        assert_eq!(store.event("e1").unwrap().unwrap().latency_ms, 0.25);
+        let mode: String =
+            store.lock().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStore::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = SqliteStore::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("newer than this build"), "{err}");
+    }
+
+    #[test]
+    fn file_must_match_its_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let err = store.insert_model(&conformance::model("iris", "1", 5), b"abd").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Integrity);
+    }
+
+    #[test]
+    fn two_handles_share_one_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = SqliteStore::open(dir.path()).unwrap();
+        let b = SqliteStore::open(dir.path()).unwrap();
+        a.insert_event(&conformance::event("e1", "m", 1)).unwrap();
+        assert!(b.event("e1").unwrap().is_some());
+    }
+}

@@ -1,0 +1,297 @@
+//! The engine end to end on the committed iris model, checked against the reference outputs
+//! ONNX Runtime produced (tests/data/make_iris_model.py).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harper_edge_core::{
+    Engine, ErrorKind, EventQuery, Framework, InferContext, Inputs, ManualClock, ModelRegistration,
+    SqliteStore, Tensor, Timestamp,
+};
+use serde_json::{Value, json};
+
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
+const REFERENCE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.reference.json");
+
+struct Reference {
+    inputs: Vec<Vec<f32>>,
+    labels: Vec<i64>,
+    probabilities: Vec<Vec<f32>>,
+    tolerance: f32,
+}
+
+fn reference() -> Reference {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(REFERENCE).unwrap()).unwrap();
+    let rows = |key: &str| -> Vec<Vec<f32>> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+            .collect()
+    };
+    Reference {
+        inputs: rows("inputs"),
+        labels: v["labels"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect(),
+        probabilities: rows("probabilities"),
+        tolerance: v["tolerance"].as_f64().unwrap() as f32,
+    }
+}
+
+fn engine_with_iris() -> Engine {
+    let engine = Engine::in_memory();
+    engine
+        .register_model(
+            ModelRegistration::new("iris", "1", Framework::Onnx)
+                .file(MODEL)
+                .metadata(json!({"taskType": "classification"})),
+        )
+        .unwrap();
+    engine
+}
+
+#[test]
+fn batch_matches_onnxruntime_reference() {
+    let r = reference();
+    let engine = engine_with_iris();
+    let flat: Vec<f32> = r.inputs.concat();
+    let inputs = Inputs::single(Tensor::from_f32(&[r.inputs.len(), 4], &flat).unwrap());
+    let p = engine.infer(&"iris:1".parse().unwrap(), &inputs, &InferContext::new()).unwrap();
+
+    let labels = p.outputs.get("label").unwrap().as_i64().unwrap();
+    assert_eq!(labels, r.labels.as_slice());
+    let probs = p.outputs.get("probabilities").unwrap();
+    assert_eq!(probs.shape(), &[r.inputs.len(), 3]);
+    for (got, want) in probs.as_f32().unwrap().iter().zip(r.probabilities.concat()) {
+        assert!((got - want).abs() <= r.tolerance, "{got} vs {want}");
+    }
+    assert_eq!(p.prediction, json!(r.labels));
+}
+
+#[test]
+fn single_rows_match_reference_and_are_recorded() {
+    let r = reference();
+    let engine = engine_with_iris();
+    let model = "iris".parse().unwrap();
+    for (row, (&label, probs)) in r.inputs.iter().zip(r.labels.iter().zip(&r.probabilities)) {
+        let p = engine.infer_json(&model, &json!(row), &InferContext::new().user_id("u1")).unwrap();
+        assert_eq!(p.prediction, json!(label));
+        let max = probs.iter().copied().fold(f32::MIN, f32::max);
+        assert!((p.confidence.unwrap() - f64::from(max)).abs() < 1e-5);
+        assert!(p.latency_ms > 0.0);
+    }
+    let events = engine.events(&EventQuery::new().model("iris").limit(1000)).unwrap();
+    assert_eq!(events.len(), r.inputs.len());
+    let last = &events[0];
+    assert_eq!(last.user_id.as_deref(), Some("u1"));
+    assert_eq!(last.features_in, json!([r.inputs.last().unwrap()]));
+    assert_eq!(last.model_version, "1");
+}
+
+#[test]
+fn feedback_marks_correctness_later() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+    let engine = Engine::builder().clock(clock.clone()).build();
+    engine
+        .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+        .unwrap();
+    let p = engine
+        .infer_json(&"iris".parse().unwrap(), &json!([[6.7, 3.0, 5.2, 2.3]]), &InferContext::new())
+        .unwrap();
+    assert_eq!(p.prediction, json!(2));
+
+    clock.advance(Duration::from_secs(3 * 86_400));
+    let wrong = engine.feedback(&p.inference_id, json!(1)).unwrap();
+    assert_eq!(wrong.correct, Some(false));
+    let right = engine.feedback(&p.inference_id, json!(2)).unwrap();
+    assert_eq!(right.correct, Some(true));
+    assert_eq!(right.actual_outcome, Some(json!(2)));
+    assert_eq!(
+        right.feedback_timestamp.unwrap().as_millis() - right.timestamp.as_millis(),
+        3 * 86_400_000
+    );
+    assert_eq!(engine.event(&p.inference_id).unwrap(), right);
+
+    assert_eq!(engine.feedback("no-such-id", json!(1)).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        engine.feedback(&p.inference_id, Value::Null).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+}
+
+#[test]
+fn typed_errors_for_unknown_model_wrong_shape_and_corrupt_file() {
+    let engine = engine_with_iris();
+    let err = engine
+        .infer_json(&"nope".parse().unwrap(), &json!([1, 2, 3, 4]), &InferContext::new())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.to_string(), "model 'nope' not found");
+
+    let err = engine
+        .infer_json(&"iris".parse().unwrap(), &json!([1, 2, 3]), &InferContext::new())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Shape);
+    assert!(err.to_string().contains("expected shape [?, 4], got [1, 3]"), "{err}");
+    // The failed call is recorded with its error, so error rates count it.
+    let events = engine.events(&EventQuery::new()).unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(events[0].error.as_deref().unwrap().contains("expected shape"));
+    assert_eq!(
+        engine.feedback(&events[0].id, json!(1)).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+
+    let err = engine
+        .register_model(
+            ModelRegistration::new("bad", "1", Framework::Onnx)
+                .bytes(b"not an onnx model".to_vec()),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ModelLoad);
+    assert!(
+        engine.models().unwrap().iter().all(|m| m.model_name != "bad"),
+        "a corrupt model is not stored"
+    );
+
+    let mut truncated = std::fs::read(MODEL).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    let err = engine
+        .register_model(ModelRegistration::new("bad", "2", Framework::Onnx).bytes(truncated))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ModelLoad);
+}
+
+#[test]
+fn re_registration_is_idempotent_but_a_different_file_conflicts() {
+    let engine = engine_with_iris();
+    let again = engine
+        .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+        .unwrap();
+    assert_eq!(again.model_name, "iris");
+    assert_eq!(engine.models().unwrap().len(), 1);
+    let mut other = std::fs::read(MODEL).unwrap();
+    other.extend_from_slice(b"\0"); // still parses? either way it must not replace v1
+    let err = engine
+        .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).bytes(other))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+}
+
+#[test]
+fn model_schema_is_read_from_the_file() {
+    let engine = engine_with_iris();
+    let m = engine.model(&"iris:1".parse().unwrap()).unwrap();
+    assert_eq!(m.input_schema.len(), 1);
+    assert_eq!(m.input_schema[0].name, "X");
+    assert_eq!(m.input_schema[0].shape, vec![None, Some(4)]);
+    let outputs: Vec<_> = m.output_schema.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(outputs, ["label", "probabilities"]);
+    assert_eq!(m.blob_size, std::fs::metadata(MODEL).unwrap().len());
+}
+
+#[test]
+fn sqlite_engine_keeps_models_and_events_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine
+            .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+            .unwrap();
+        engine
+            .infer_json(
+                &"iris".parse().unwrap(),
+                &json!([5.1, 3.5, 1.4, 0.2]),
+                &InferContext::new(),
+            )
+            .unwrap()
+            .inference_id
+    };
+    let engine = Engine::open(dir.path()).unwrap();
+    // A new process loads the model from the content-addressed file.
+    let p = engine
+        .infer_json(&"iris".parse().unwrap(), &json!([5.1, 3.5, 1.4, 0.2]), &InferContext::new())
+        .unwrap();
+    assert_eq!(p.prediction, json!(0));
+    assert_eq!(engine.feedback(&id, json!(0)).unwrap().correct, Some(true));
+    assert_eq!(engine.events(&EventQuery::new()).unwrap().len(), 2);
+}
+
+#[test]
+fn tampered_model_file_is_an_integrity_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha = {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine
+            .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+            .unwrap()
+            .sha256
+    };
+    std::fs::write(dir.path().join("models").join(&sha), b"tampered").unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let err = engine
+        .infer_json(&"iris".parse().unwrap(), &json!([5.1, 3.5, 1.4, 0.2]), &InferContext::new())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Integrity);
+}
+
+#[test]
+fn outbox_lets_a_host_mirror_every_record_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(
+        dir.path(),
+        harper_edge_core::store::SqliteOptions::new().outbox(true),
+    )
+    .unwrap();
+    let engine = Engine::builder().store(Arc::new(store)).build();
+    engine
+        .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+        .unwrap();
+    let p = engine
+        .infer_json(&"iris".parse().unwrap(), &json!([5.1, 3.5, 1.4, 0.2]), &InferContext::new())
+        .unwrap();
+    engine.feedback(&p.inference_id, json!(0)).unwrap();
+
+    let mut mirror = std::collections::HashMap::new();
+    let mut cursor = 0;
+    loop {
+        let batch = engine.outbox(cursor, 2).unwrap();
+        let Some(last) = batch.last() else { break };
+        cursor = last.seq;
+        for e in batch {
+            mirror.insert((e.table, e.id), e.record);
+        }
+    }
+    assert_eq!(mirror.len(), 2, "one model, one event (updated in place)");
+    let event = &mirror[&(harper_edge_core::Table::InferenceEvent, p.inference_id.clone())];
+    assert_eq!(event["correct"], json!(true));
+    assert_eq!(event["modelName"], json!("iris"));
+    assert!(event.get("featuresIn").is_some() && event.get("latencyMs").is_some());
+    assert_eq!(engine.prune_outbox(cursor).unwrap(), 3);
+}
+
+#[test]
+fn engine_is_shared_across_threads() {
+    let engine = Arc::new(engine_with_iris());
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let engine = Arc::clone(&engine);
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    engine
+                        .infer_json(
+                            &"iris:1".parse().unwrap(),
+                            &json!([5.1, 3.5, 1.4, 0.2]),
+                            &InferContext::new(),
+                        )
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(engine.events(&EventQuery::new().limit(1000)).unwrap().len(), 100);
+}
