@@ -1,4 +1,5 @@
 //! The `harper-edge` binary, run as a user would, against the committed iris model.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::path::Path;
 use std::process::{Command, Output};

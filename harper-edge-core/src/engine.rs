@@ -489,7 +489,7 @@ pub fn infer_shape(model: &str, info: &TensorInfo, len: usize) -> Result<Vec<usi
     let dynamic = info.shape.iter().filter(|d| d.is_none()).count();
     match dynamic {
         0 if fixed == len => Ok(info.shape.iter().flatten().copied().collect()),
-        1 if fixed > 0 && len % fixed == 0 => {
+        1 if fixed > 0 && len.is_multiple_of(fixed) => {
             Ok(info.shape.iter().map(|d| d.unwrap_or(len / fixed)).collect())
         }
         0 | 1 => {

@@ -1,5 +1,6 @@
 //! The engine end to end on the committed iris model, checked against the reference outputs
 //! ONNX Runtime produced (tests/data/make_iris_model.py).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::sync::Arc;
 use std::time::Duration;
