@@ -300,9 +300,11 @@ fn leaf_i64(v: &Value) -> Result<i64> {
     v.as_i64().ok_or_else(|| Error::invalid_input(format!("expected an integer, got {v}")))
 }
 
-/// JSON has no NaN or infinity: those become `null`.
+/// The f32 as the shortest decimal that reads back as the same f32 (`0.1`, not
+/// `0.10000000149011612`). JSON has no NaN or infinity: those become `null`.
 fn json_f32(x: f32) -> Value {
-    serde_json::Number::from_f64(f64::from(x)).map_or(Value::Null, Value::Number)
+    let shortest: f64 = x.to_string().parse().unwrap_or(f64::NAN);
+    serde_json::Number::from_f64(shortest).map_or(Value::Null, Value::Number)
 }
 
 /// Formats a shape as `[2, 4]`.
@@ -534,6 +536,12 @@ mod tests {
         let s = Tensor::from_json(&json!(["a", "b"]), DType::String).unwrap();
         assert_eq!(s.as_strings().unwrap(), ["a", "b"]);
         assert_eq!(Tensor::from_json(&json!(7), DType::I64).unwrap().shape(), &[] as &[usize]);
+    }
+
+    #[test]
+    fn f32_json_is_the_shortest_round_trip_decimal() {
+        let t = Tensor::from_f32(&[3], &[0.1, 5.863_358_5, f32::NAN]).unwrap();
+        assert_eq!(t.to_json().to_string(), "[0.1,5.8633585,null]");
     }
 
     #[test]

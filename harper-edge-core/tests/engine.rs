@@ -86,7 +86,8 @@ fn single_rows_match_reference_and_are_recorded() {
     assert_eq!(events.len(), r.inputs.len());
     let last = &events[0];
     assert_eq!(last.user_id.as_deref(), Some("u1"));
-    assert_eq!(last.features_in, json!([r.inputs.last().unwrap()]));
+    let features: Vec<Vec<f32>> = serde_json::from_value(last.features_in.clone()).unwrap();
+    assert_eq!(features, [r.inputs.last().unwrap().clone()], "features round-trip exactly");
     assert_eq!(last.model_version, "1");
 }
 
