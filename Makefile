@@ -30,6 +30,7 @@ fmt:
 
 clippy:
 	cargo clippy $(CARGO_PROFILE) --workspace --all-targets -- -D warnings
+	cargo clippy $(CARGO_PROFILE) -p harper-edge-core --no-default-features -- -D warnings
 
 rust-test:
 	cargo test $(CARGO_PROFILE) --workspace --exclude harper-edge-python --exclude harper-edge-node
