@@ -10,6 +10,8 @@ export CARGO_TARGET_DIR ?= $(CACHE)/target
 export npm_config_nodedir ?= /usr
 VENV ?= $(CACHE)/venv
 PY := $(VENV)/bin/python
+# maturin (the PEP 517 backend of bindings-python) is found on PATH by pip --no-build-isolation.
+export PATH := $(VENV)/bin:$(PATH)
 CARGO_PROFILE := --release
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \

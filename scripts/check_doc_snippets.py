@@ -17,44 +17,70 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
-PATTERN = re.compile(
-    r"(<!-- snippet: (?P<path>[^ ]+) -->\n```(?P<lang>[a-z]*)\n)(?P<body>.*?)(\n```)", re.S
-)
+MARKER = re.compile(r"^<!-- snippet: (\S+) -->$")
+
+
+def docs() -> list[pathlib.Path]:
+    found = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    found += sorted(ROOT.glob("bindings-*/README.md"))
+    found += sorted(
+        p for p in (ROOT / "examples").glob("**/README.md") if "node_modules" not in p.parts
+    )
+    return [p for p in found if p.is_file()]
+
+
+def process(doc: pathlib.Path, fix: bool, problems: list[str]) -> int:
+    lines = doc.read_text().split("\n")
+    out: list[str] = []
+    count = 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        m = MARKER.match(line)
+        i += 1
+        if not m:
+            continue
+        count += 1
+        where = f"{doc.relative_to(ROOT)}:{i}"
+        if i >= len(lines) or not lines[i].startswith("```"):
+            problems.append(f"{where}: snippet marker not followed by a fenced block")
+            continue
+        out.append(lines[i])
+        end = i + 1
+        while end < len(lines) and lines[end] != "```":
+            end += 1
+        if end == len(lines):
+            problems.append(f"{where}: fenced block never closed")
+            out.extend(lines[i + 1 :])
+            break
+        body = lines[i + 1 : end]
+        src = ROOT / m[1]
+        if not src.is_file():
+            problems.append(f"{where}: quoted file {m[1]} does not exist")
+            want = body
+        else:
+            want = src.read_text().rstrip("\n").split("\n")
+            if body != want and not fix:
+                problems.append(
+                    f"{where}: snippet of {m[1]} differs from the file "
+                    "(run python3 scripts/check_doc_snippets.py --fix)"
+                )
+        out.extend(want if fix else body)
+        out.append("```")
+        i = end + 1
+    if fix:
+        doc.write_text("\n".join(out))
+    return count
 
 
 def main() -> int:
     fix = "--fix" in sys.argv[1:]
-    problems = []
-    count = 0
-    for doc in DOCS:
-        if not doc.exists():
-            continue
-        text = doc.read_text()
-
-        def replace(m: re.Match) -> str:
-            nonlocal count
-            count += 1
-            src = ROOT / m["path"]
-            if not src.is_file():
-                problems.append(f"{doc.relative_to(ROOT)}: quoted file {m['path']} does not exist")
-                return m[0]
-            want = src.read_text().rstrip("\n")
-            if m["body"] != want:
-                if not fix:
-                    problems.append(
-                        f"{doc.relative_to(ROOT)}: snippet of {m['path']} differs from the file "
-                        "(run python3 scripts/check_doc_snippets.py --fix)"
-                    )
-                return m[1] + want + m[5]
-            return m[0]
-
-        new = PATTERN.sub(replace, text)
-        if fix and new != text:
-            doc.write_text(new)
+    problems: list[str] = []
+    count = sum(process(doc, fix, problems) for doc in docs())
     for p in problems:
         print(p, file=sys.stderr)
-    print(f"doc snippets: {count} checked, {len(problems)} stale")
+    print(f"doc snippets: {count} checked, {len(problems)} problems")
     return 1 if problems else 0
 
 

@@ -1,1 +1,31 @@
+//! The Python binding of harper-edge: the `harper_edge._native` extension module.
+//!
+//! Thin by design: argument conversion ([`tensor`], [`json`]), GIL release and error mapping
+//! ([`error`]); everything else is in `harper-edge-core`. Files mirror the core's modules.
 
+mod engine;
+mod error;
+mod json;
+mod registry;
+mod telemetry;
+mod tensor;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _native {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use crate::engine::{PyEngine, PyPrediction};
+    #[pymodule_export]
+    use crate::registry::PyModel;
+    #[pymodule_export]
+    use crate::telemetry::PyInferenceEvent;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        crate::error::register(m)
+    }
+}

@@ -177,6 +177,11 @@ impl<'a> Tensor<'a> {
         }
     }
 
+    /// The shape and the data, consumed (hands an owned buffer over without copying).
+    pub fn into_parts(self) -> (Vec<usize>, TensorData<'a>) {
+        (self.shape, self.data)
+    }
+
     /// A tensor that owns its data (copies borrowed data).
     pub fn into_owned(self) -> Tensor<'static> {
         let data = match self.data {

@@ -1,0 +1,50 @@
+"""harper-edge: an embeddable MLOps engine.
+
+Register ONNX models, run them on numpy arrays, and keep every call as an
+``InferenceEvent`` (with the ground truth given later by ``Engine.feedback``) in an
+embedded SQLite store.
+"""
+
+from harper_edge._native import (
+    BackendError,
+    BackendNotCompiledError,
+    CapacityError,
+    ConflictError,
+    Engine,
+    HarperEdgeError,
+    InferenceEvent,
+    IntegrityError,
+    InvalidInputError,
+    InvalidTransitionError,
+    IoError,
+    Model,
+    ModelLoadError,
+    NetworkError,
+    NotFoundError,
+    Prediction,
+    ShapeError,
+    StorageError,
+    __version__,
+)
+
+__all__ = [
+    "BackendError",
+    "BackendNotCompiledError",
+    "CapacityError",
+    "ConflictError",
+    "Engine",
+    "HarperEdgeError",
+    "InferenceEvent",
+    "IntegrityError",
+    "InvalidInputError",
+    "InvalidTransitionError",
+    "IoError",
+    "Model",
+    "ModelLoadError",
+    "NetworkError",
+    "NotFoundError",
+    "Prediction",
+    "ShapeError",
+    "StorageError",
+    "__version__",
+]

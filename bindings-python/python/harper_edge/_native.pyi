@@ -1,0 +1,283 @@
+"""The compiled core of harper-edge (Rust, PyO3). Import from ``harper_edge`` instead."""
+
+import os
+from typing import Any, TypeAlias, final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Engine",
+    "Prediction",
+    "Model",
+    "InferenceEvent",
+    "__version__",
+    "HarperEdgeError",
+    "InvalidInputError",
+    "ShapeError",
+    "ModelLoadError",
+    "BackendNotCompiledError",
+    "BackendError",
+    "NotFoundError",
+    "ConflictError",
+    "InvalidTransitionError",
+    "IoError",
+    "NetworkError",
+    "IntegrityError",
+    "CapacityError",
+    "StorageError",
+]
+
+__version__: str
+
+_Array: TypeAlias = npt.NDArray[Any]
+
+@final
+class Engine:
+    """Registers, resolves and runs models; records every call.
+
+    Thread-safe: share one engine across threads. Every call that loads a model,
+    runs one or touches the store releases the GIL.
+    """
+
+    @staticmethod
+    def open(home: str | os.PathLike[str] | None = None) -> Engine:
+        """An engine on the embedded SQLite store in directory ``home`` (created if
+        missing); by default ``$HARPER_EDGE_HOME``, else ``./.harper-edge``.
+
+        Raises ``IoError`` or ``StorageError`` when the store cannot be opened.
+        """
+
+    @staticmethod
+    def in_memory() -> Engine:
+        """An engine whose records live in memory only."""
+
+    def register_model(
+        self,
+        name: str,
+        version: str,
+        path: str | os.PathLike[str],
+        *,
+        framework: str = "onnx",
+        stage: str = "candidate",
+        metadata: dict[str, Any] | None = None,
+    ) -> Model:
+        """Registers the model file at ``path`` as ``name:version``.
+
+        The model is loaded first, so a corrupt file raises ``ModelLoadError`` now.
+        Registering the same file again returns the existing record; a different
+        file under the same ``name:version`` raises ``ConflictError``.
+        ``framework`` is one of ``onnx``, ``tensorflow``, ``transformers``,
+        ``ollama``; ``stage`` one of ``candidate``, ``staging``, ``production``,
+        ``archived``.
+        """
+
+    def models(self) -> list[Model]:
+        """Every registered model, oldest registration first."""
+
+    def model(self, ref: str) -> Model:
+        """The model ``ref`` names: ``"name:version"``, or ``"name"`` for its newest
+        version. Raises ``NotFoundError`` when there is none."""
+
+    def infer(
+        self,
+        model: str,
+        x: _Array | dict[str, _Array],
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        request_id: str | None = None,
+        allow_copy: bool = False,
+    ) -> Prediction:
+        """Runs ``model`` (``"name"`` or ``"name:version"``) on ``x`` and records the call.
+
+        ``x`` is one array for a single-input model, or a dict of arrays by input
+        name. C-contiguous float32 and int64 arrays are read in place, without a
+        copy (do not write to them from another thread during the call). Any other
+        array raises ``TypeError`` unless ``allow_copy=True``, which converts it as
+        ``np.ascontiguousarray(x, dtype=np.float32)`` does (int64 arrays stay int64).
+
+        Raises ``NotFoundError`` for an unknown model, ``ShapeError`` or
+        ``InvalidInputError`` for inputs that do not fit it, ``BackendError`` when
+        the run fails. Failed calls are recorded too.
+        """
+
+    def events(
+        self, model: str | None = None, version: str | None = None, limit: int = 100
+    ) -> list[InferenceEvent]:
+        """Recorded events (of ``model``, of ``version``), newest first."""
+
+    def event(self, inference_id: str) -> InferenceEvent:
+        """The event of one call. Raises ``NotFoundError`` when there is none."""
+
+    def feedback(self, inference_id: str, outcome: Any) -> InferenceEvent:
+        """Records the ground truth of an earlier call; returns the updated event.
+
+        Sets ``actual_outcome``, ``correct`` (whether the prediction equals the
+        outcome; ``1`` equals ``1.0``) and ``feedback_timestamp``. ``outcome`` is
+        any JSON-like value (numpy scalars included) other than ``None``.
+        """
+
+    def outbox(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Up to ``limit`` outbox entries with ``seq > after``, in write order: dicts
+        with ``seq``, ``table`` (``Model`` or ``InferenceEvent``), ``id``, ``record``
+        (camelCase field names) and ``createdAt``."""
+
+    def prune_outbox(self, through: int) -> int:
+        """Deletes outbox entries with ``seq <= through``; returns how many."""
+
+@final
+class Model:
+    """A registered model (read-only)."""
+
+    @property
+    def id(self) -> str:
+        """``name:version``."""
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def framework(self) -> str:
+        """``onnx``, ``tensorflow``, ``transformers`` or ``ollama``."""
+    @property
+    def stage(self) -> str:
+        """``candidate``, ``staging``, ``production`` or ``archived``."""
+    @property
+    def blob_size(self) -> int:
+        """Size of the model file in bytes."""
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of the model file."""
+    @property
+    def input_schema(self) -> list[dict[str, Any]]:
+        """Declared inputs: ``{"name", "dtype", "shape"}``, ``None`` for a dynamic
+        dimension."""
+    @property
+    def output_schema(self) -> list[dict[str, Any]]:
+        """Declared outputs, as ``input_schema``."""
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Free-form metadata given at registration."""
+    @property
+    def uploaded_at(self) -> int:
+        """Registration time, milliseconds since the Unix epoch."""
+    def to_dict(self) -> dict[str, Any]:
+        """The record with its original camelCase field names (``modelName``, …)."""
+
+@final
+class InferenceEvent:
+    """One recorded inference call and its feedback (read-only)."""
+
+    @property
+    def id(self) -> str:
+        """The inference id (a UUID)."""
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def framework(self) -> str: ...
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def features_in(self) -> Any:
+        """The inputs as nested lists (a dict by input name for multi-input models)."""
+    @property
+    def prediction(self) -> Any:
+        """The prediction; ``None`` when the call failed."""
+    @property
+    def confidence(self) -> float | None: ...
+    @property
+    def latency_ms(self) -> float: ...
+    @property
+    def timestamp(self) -> int:
+        """Call time, milliseconds since the Unix epoch."""
+    @property
+    def error(self) -> str | None:
+        """The error message, when the call failed."""
+    @property
+    def actual_outcome(self) -> Any:
+        """The ground truth given to ``Engine.feedback``; ``None`` before."""
+    @property
+    def correct(self) -> bool | None:
+        """Whether the prediction matched the ground truth; ``None`` before feedback."""
+    @property
+    def feedback_timestamp(self) -> int | None: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The record with its original camelCase field names (``featuresIn``, …)."""
+
+@final
+class Prediction:
+    """The answer to one ``Engine.infer`` call (read-only)."""
+
+    @property
+    def inference_id(self) -> str:
+        """Id of the recorded event; pass it to ``Engine.feedback``."""
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def prediction(self) -> Any:
+        """The label for a classifier (a list of labels for a batch), else every
+        output as nested lists."""
+    @property
+    def confidence(self) -> float | None:
+        """Probability of the label (the mean over a batch), when the task has one."""
+    @property
+    def latency_ms(self) -> float: ...
+    @property
+    def outputs(self) -> dict[str, npt.NDArray[Any]]:
+        """Every output tensor as a numpy array (float32, int64 or object), by name."""
+    def to_dict(self) -> dict[str, Any]:
+        """The record without ``outputs``, with camelCase field names (``latencyMs``, …)."""
+
+class HarperEdgeError(Exception):
+    """Base class of every error harper-edge raises."""
+
+    code: str
+    """Stable error code, e.g. ``HARPER_EDGE_NOT_FOUND``."""
+
+class InvalidInputError(HarperEdgeError):
+    """An argument or a piece of data is malformed or out of range."""
+
+class ShapeError(HarperEdgeError):
+    """A tensor does not have the shape or data type the model declares."""
+
+class ModelLoadError(HarperEdgeError):
+    """A model file could not be parsed, optimised or prepared by its backend."""
+
+class BackendNotCompiledError(HarperEdgeError):
+    """The backend exists but was not compiled into this build."""
+
+class BackendError(HarperEdgeError):
+    """A compiled-in backend failed while running a model."""
+
+class NotFoundError(HarperEdgeError):
+    """A record the caller named does not exist."""
+
+class ConflictError(HarperEdgeError):
+    """The operation contradicts a record that already exists."""
+
+class InvalidTransitionError(HarperEdgeError):
+    """A state machine was asked for a transition it does not allow."""
+
+class IoError(HarperEdgeError):
+    """A file-system operation failed."""
+
+class NetworkError(HarperEdgeError):
+    """A network request failed."""
+
+class IntegrityError(HarperEdgeError):
+    """Stored or fetched data does not match its checksum or is otherwise corrupt."""
+
+class CapacityError(HarperEdgeError):
+    """A configured limit (size, buffer capacity, concurrency) was reached."""
+
+class StorageError(HarperEdgeError):
+    """The record store failed."""

@@ -1,0 +1,263 @@
+//! `Engine` and the `Prediction` it returns.
+
+use std::path::PathBuf;
+
+use harper_edge_core::{
+    Engine, EventQuery, Framework, InferContext, ModelRef, ModelRegistration, Prediction, Stage,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::error::Detach;
+use crate::json;
+use crate::registry::PyModel;
+use crate::telemetry::PyInferenceEvent;
+use crate::tensor;
+
+/// Registers, resolves and runs models; records every call.
+///
+/// Thread-safe: share one engine across threads. Every call that loads a model, runs one or
+/// touches the store releases the GIL.
+#[pyclass(frozen, name = "Engine", module = "harper_edge")]
+#[derive(Debug)]
+pub(crate) struct PyEngine {
+    inner: Engine,
+    home: Option<PathBuf>,
+}
+
+#[pymethods]
+impl PyEngine {
+    /// An engine on the embedded SQLite store in directory `home` (created if missing); by
+    /// default `$HARPER_EDGE_HOME`, else `./.harper-edge`.
+    #[staticmethod]
+    #[pyo3(signature = (home=None))]
+    fn open(py: Python<'_>, home: Option<PathBuf>) -> PyResult<Self> {
+        let home = home.unwrap_or_else(Engine::default_home);
+        let inner = py.run_core(|| Engine::open(&home))?;
+        Ok(PyEngine { inner, home: Some(home) })
+    }
+
+    /// An engine whose records live in memory only.
+    #[staticmethod]
+    fn in_memory() -> Self {
+        PyEngine { inner: Engine::in_memory(), home: None }
+    }
+
+    /// Registers the model file at `path` as `name:version`; loads it first, so a corrupt or
+    /// unsupported file is refused now. Registering the same file again returns the record.
+    #[pyo3(signature = (name, version, path, *, framework="onnx", stage="candidate", metadata=None))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn register_model(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: &str,
+        path: PathBuf,
+        framework: &str,
+        stage: &str,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyModel> {
+        let metadata = metadata.map(json::from_py).transpose()?;
+        py.run_core(|| {
+            let mut registration =
+                ModelRegistration::new(name, version, framework.parse::<Framework>()?)
+                    .file(path)
+                    .stage(stage.parse::<Stage>()?);
+            if let Some(metadata) = metadata {
+                registration = registration.metadata(metadata);
+            }
+            self.inner.register_model(registration)
+        })
+        .map(PyModel::from)
+    }
+
+    /// Every registered model, oldest registration first.
+    fn models(&self, py: Python<'_>) -> PyResult<Vec<PyModel>> {
+        let models = py.run_core(|| self.inner.models())?;
+        Ok(models.into_iter().map(PyModel::from).collect())
+    }
+
+    /// The model `ref` names: `"name:version"`, or `"name"` for its newest version.
+    #[pyo3(name = "model", signature = (r#ref))]
+    fn model_(&self, py: Python<'_>, r#ref: &str) -> PyResult<PyModel> {
+        py.run_core(|| self.inner.model(&r#ref.parse::<ModelRef>()?)).map(PyModel::from)
+    }
+
+    /// Runs `model` on `x` and records the call.
+    #[pyo3(signature = (model, x, *, user_id=None, session_id=None, request_id=None, allow_copy=false))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn infer(
+        &self,
+        py: Python<'_>,
+        model: &str,
+        x: &Bound<'_, PyAny>,
+        user_id: Option<String>,
+        session_id: Option<String>,
+        request_id: Option<String>,
+        allow_copy: bool,
+    ) -> PyResult<PyPrediction> {
+        let held = tensor::hold_inputs(x, allow_copy)?;
+        let inputs = tensor::borrow_inputs(py, &held)?;
+        let mut context = InferContext::new();
+        if let Some(id) = user_id {
+            context = context.user_id(id);
+        }
+        if let Some(id) = session_id {
+            context = context.session_id(id);
+        }
+        if let Some(id) = request_id {
+            context = context.request_id(id);
+        }
+        let prediction =
+            py.run_core(|| self.inner.infer(&model.parse::<ModelRef>()?, &inputs, &context))?;
+        PyPrediction::new(py, prediction)
+    }
+
+    /// Recorded events, newest first.
+    #[pyo3(signature = (model=None, version=None, limit=100))]
+    fn events(
+        &self,
+        py: Python<'_>,
+        model: Option<String>,
+        version: Option<String>,
+        limit: usize,
+    ) -> PyResult<Vec<PyInferenceEvent>> {
+        let mut query = EventQuery::new().limit(limit);
+        if let Some(model) = model {
+            query = query.model(model);
+        }
+        if let Some(version) = version {
+            query = query.version(version);
+        }
+        let events = py.run_core(|| self.inner.events(&query))?;
+        Ok(events.into_iter().map(PyInferenceEvent::from).collect())
+    }
+
+    /// The event of one call.
+    fn event(&self, py: Python<'_>, inference_id: &str) -> PyResult<PyInferenceEvent> {
+        py.run_core(|| self.inner.event(inference_id)).map(PyInferenceEvent::from)
+    }
+
+    /// Records the ground truth of an earlier call; returns the updated event.
+    fn feedback(
+        &self,
+        py: Python<'_>,
+        inference_id: &str,
+        outcome: &Bound<'_, PyAny>,
+    ) -> PyResult<PyInferenceEvent> {
+        let outcome = json::from_py(outcome)?;
+        py.run_core(|| self.inner.feedback(inference_id, outcome)).map(PyInferenceEvent::from)
+    }
+
+    /// Up to `limit` outbox entries with `seq > after`, as dicts (`seq`, `table`, `id`,
+    /// `record`, `createdAt`).
+    #[pyo3(signature = (after=0, limit=100))]
+    fn outbox<'py>(
+        &self,
+        py: Python<'py>,
+        after: u64,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let entries = py.run_core(|| self.inner.outbox(after, limit))?;
+        let list = PyList::empty(py);
+        for entry in &entries {
+            list.append(json::record_to_py(py, serde_json::to_value(entry))?)?;
+        }
+        Ok(list)
+    }
+
+    /// Deletes outbox entries with `seq <= through`; returns how many were deleted.
+    fn prune_outbox(&self, py: Python<'_>, through: u64) -> PyResult<usize> {
+        py.run_core(|| self.inner.prune_outbox(through))
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.home {
+            Some(home) => format!("Engine.open('{}')", home.display()),
+            None => "Engine.in_memory()".to_string(),
+        }
+    }
+}
+
+/// The answer to one `Engine.infer` call. Read-only; `to_dict()` gives the record (without
+/// `outputs`) with its original camelCase field names.
+#[pyclass(frozen, name = "Prediction", module = "harper_edge")]
+#[derive(Debug)]
+pub(crate) struct PyPrediction {
+    inner: Prediction,
+    outputs: Vec<(String, Py<PyAny>)>,
+}
+
+impl PyPrediction {
+    fn new(py: Python<'_>, mut inner: Prediction) -> PyResult<Self> {
+        let outputs = tensor::outputs_to_numpy(py, &std::mem::take(&mut inner.outputs))?;
+        Ok(PyPrediction { inner, outputs })
+    }
+}
+
+#[pymethods]
+impl PyPrediction {
+    /// Id of the recorded event; pass it to `Engine.feedback`.
+    #[getter]
+    fn inference_id(&self) -> &str {
+        &self.inner.inference_id
+    }
+
+    /// Model name.
+    #[getter]
+    fn model_name(&self) -> &str {
+        &self.inner.model_name
+    }
+
+    /// Model version that answered.
+    #[getter]
+    fn model_version(&self) -> &str {
+        &self.inner.model_version
+    }
+
+    /// The prediction: the label for a classifier (a list of labels for a batch), else every
+    /// output as nested lists.
+    #[getter]
+    fn prediction<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::to_py(py, &self.inner.prediction)
+    }
+
+    /// Confidence in `[0, 1]`, when the task defines one (the mean over a batch).
+    #[getter]
+    fn confidence(&self) -> Option<f64> {
+        self.inner.confidence
+    }
+
+    /// Wall time of the call in milliseconds.
+    #[getter]
+    fn latency_ms(&self) -> f64 {
+        self.inner.latency_ms
+    }
+
+    /// Every output tensor as a numpy array, by output name.
+    #[getter]
+    fn outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, array) in &self.outputs {
+            dict.set_item(name, array.bind(py))?;
+        }
+        Ok(dict)
+    }
+
+    /// The record with its original camelCase field names (`inferenceId`, `latencyMs`, …).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::record_to_py(py, serde_json::to_value(&self.inner))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let p = &self.inner;
+        let confidence = p.confidence.map_or_else(|| "None".to_string(), |c| format!("{c:.4}"));
+        Ok(format!(
+            "Prediction(model='{}:{}', prediction={}, confidence={confidence}, latency_ms={:.3})",
+            p.model_name,
+            p.model_version,
+            json::repr(py, &p.prediction)?,
+            p.latency_ms
+        ))
+    }
+}
