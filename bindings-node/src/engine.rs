@@ -1,0 +1,305 @@
+//! The `Engine` class: one `harper_edge_core::Engine`, shared with the tasks it starts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use harper_edge_core::engine::infer_shape;
+use harper_edge_core::store::SqliteOptions;
+use harper_edge_core::{
+    Engine as CoreEngine, Error as CoreError, Framework, InferContext, Inputs, MemoryStore,
+    ModelRef, ModelRegistration, SqliteStore, Stage, Tensor,
+};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Unknown};
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert::{self, InferOptions, decode};
+use crate::error::{CoreResult, Result, sync};
+use crate::tasks::{Job, work};
+use crate::telemetry::{EventQuery, record};
+use crate::tensor::Prediction;
+
+/// Options of `Engine.open`.
+#[napi(object, object_to_js = false)]
+pub struct OpenOptions {
+    /// Append every written record to the outbox, for a host that mirrors records into its own
+    /// tables and prunes what it copied (default false: the outbox would grow forever).
+    pub outbox: Option<bool>,
+}
+
+/// Options of `Engine.inMemory`.
+#[napi(object, object_to_js = false)]
+pub struct InMemoryOptions {
+    /// Keep at most this many events, dropping the oldest (default: no cap).
+    pub max_events: Option<f64>,
+}
+
+/// What `registerModel` needs: name, version, and the model file as `path` or `bytes`.
+#[napi(object, js_name = "ModelRegistration", object_to_js = false)]
+pub struct RegistrationOptions {
+    /// Model name: 1-128 characters of letters, digits, '.', '_' or '-'.
+    pub name: String,
+    /// Model version, same rules as the name.
+    pub version: String,
+    /// Path of the model file.
+    pub path: Option<String>,
+    /// The model file's bytes (copied once, on the libuv pool).
+    pub bytes: Option<Buffer>,
+    /// Model format (default "onnx").
+    #[napi(ts_type = "Framework")]
+    pub framework: Option<String>,
+    /// Lifecycle stage (default "candidate").
+    #[napi(ts_type = "Stage")]
+    pub stage: Option<String>,
+    /// Free-form metadata (taskType, equivalenceGroup, description, tags, …).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub metadata: Option<Value>,
+}
+
+/// An embedded MLOps engine: registers models, runs them, and records every call.
+///
+/// Heavy calls (`registerModel`, `infer`, `inferJson`) return Promises and run on the libuv
+/// thread pool; the others are cheap store reads and writes and return directly. Every error
+/// carries a stable `err.code` such as `HARPER_EDGE_NOT_FOUND`.
+//
+// Called `Engine` in Rust too, not `JsEngine`: napi-rs would export a differing Rust name to
+// JavaScript as an alias.
+#[napi]
+#[derive(Debug)]
+pub struct Engine {
+    engine: Arc<CoreEngine>,
+}
+
+#[napi]
+impl Engine {
+    /// An engine on the embedded SQLite store in directory `home` (created if needed; default
+    /// `$HARPER_EDGE_HOME`, else `./.harper-edge`). Records persist across processes.
+    #[napi(factory, ts_args_type = "home?: string, options?: OpenOptions")]
+    pub fn open(home: Unknown<'_>, options: Unknown<'_>) -> Result<Self> {
+        sync(|| {
+            let home: Option<String> = decode(&home, "home", "a directory path")?;
+            let options: Option<OpenOptions> =
+                convert::object(&options, "options", "an object { outbox? }")?;
+            let dir = home.map_or_else(CoreEngine::default_home, PathBuf::from);
+            let outbox = options.and_then(|o| o.outbox).unwrap_or(false);
+            let store = SqliteStore::open_with(dir, SqliteOptions::new().outbox(outbox))?;
+            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()))
+        })
+    }
+
+    /// An engine whose records live in memory only, with the outbox on: a host such as a
+    /// HarperDB component copies every record into its own tables from `outbox()`.
+    #[napi(factory, ts_args_type = "options?: InMemoryOptions")]
+    pub fn in_memory(options: Unknown<'_>) -> Result<Self> {
+        sync(|| {
+            let options: Option<InMemoryOptions> =
+                convert::object(&options, "options", "an object { maxEvents? }")?;
+            let store = match options.and_then(|o| o.max_events) {
+                Some(n) => MemoryStore::with_max_events(convert::size(n, "options.maxEvents")?)?,
+                None => MemoryStore::new(),
+            };
+            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()))
+        })
+    }
+
+    /// Registers a model: reads it, loads it with its framework's backend (so a corrupt model
+    /// is refused now, with `HARPER_EDGE_MODEL_LOAD`), and stores the record and the file.
+    /// Registering the same name, version and file again returns the existing record.
+    #[napi(ts_args_type = "registration: ModelRegistration", ts_return_type = "Promise<Model>")]
+    pub fn register_model(&self, registration: Unknown<'_>) -> AsyncTask<Job<Value>> {
+        let engine = Arc::clone(&self.engine);
+        let prepared = registration_of(&registration).map(|(registration, bytes)| {
+            work(move || {
+                let registration = match bytes {
+                    Some(bytes) => registration.bytes(Arc::<[u8]>::from(&bytes[..])),
+                    None => registration,
+                };
+                record(engine.register_model(registration)?)
+            })
+        });
+        AsyncTask::new(Job::new(prepared))
+    }
+
+    /// Runs a model on a `Float32Array`, which the core reads in place (no copy): do not write
+    /// to it until the Promise settles. `model` is `"name"` (newest version) or
+    /// `"name:version"`. Without `options.shape`, the model's declared input shape is used,
+    /// its one dynamic dimension (the batch) computed from the array's length.
+    #[napi(
+        ts_args_type = "model: string, input: Float32Array, options?: InferOptions",
+        ts_return_type = "Promise<Prediction>"
+    )]
+    pub fn infer(
+        &self,
+        model: Unknown<'_>,
+        input: Unknown<'_>,
+        options: Unknown<'_>,
+    ) -> AsyncTask<Job<Prediction>> {
+        let engine = Arc::clone(&self.engine);
+        let prepared = (|| {
+            let reference = convert::model_ref(&model)?;
+            let input = convert::f32_array(&input, "input")?;
+            let options = InferOptions::decode(&options)?;
+            let shape = options.as_ref().map(InferOptions::shape).transpose()?.flatten();
+            let context = options.as_ref().map(InferOptions::context).unwrap_or_default();
+            Ok(work(move || {
+                Prediction::from_core(run_f32(&engine, &reference, &input, shape, &context)?)
+            }))
+        })();
+        AsyncTask::new(Job::new(prepared))
+    }
+
+    /// Runs a model on features given as JSON: nested arrays for a single-input model (one
+    /// example may leave out the batch dimension: `[5.1, 3.5, 1.4, 0.2]`), or an object of
+    /// nested arrays keyed by input name.
+    #[napi(
+        ts_args_type = "model: string, features: unknown, options?: InferOptions",
+        ts_return_type = "Promise<Prediction>"
+    )]
+    pub fn infer_json(
+        &self,
+        model: Unknown<'_>,
+        features: Unknown<'_>,
+        options: Unknown<'_>,
+    ) -> AsyncTask<Job<Prediction>> {
+        let engine = Arc::clone(&self.engine);
+        let prepared = (|| {
+            let reference = convert::model_ref(&model)?;
+            let features = convert::json(&features, "features")?;
+            let options = InferOptions::decode(&options)?;
+            if options.as_ref().is_some_and(|o| o.shape.is_some()) {
+                return Err(CoreError::invalid_input(
+                    "options.shape is for infer(); inferJson reads the shape off the nesting",
+                ));
+            }
+            let context = options.as_ref().map(InferOptions::context).unwrap_or_default();
+            Ok(work(move || {
+                Prediction::from_core(engine.infer_json(&reference, &features, &context)?)
+            }))
+        })();
+        AsyncTask::new(Job::new(prepared))
+    }
+
+    /// Every registered model, oldest registration first.
+    #[napi(ts_return_type = "Array<Model>")]
+    pub fn models(&self) -> Result<Value> {
+        sync(|| record(self.engine.models()?))
+    }
+
+    /// The model `model` names: `"name"` (newest version) or `"name:version"`.
+    #[napi(ts_args_type = "model: string", ts_return_type = "Model")]
+    pub fn model(&self, model: Unknown<'_>) -> Result<Value> {
+        sync(|| record(self.engine.model(&convert::model_ref(&model)?)?))
+    }
+
+    /// Inference events matching `query`, newest first (at most 100 unless `limit` says).
+    #[napi(ts_args_type = "query?: EventQuery", ts_return_type = "Array<InferenceEvent>")]
+    pub fn events(&self, query: Unknown<'_>) -> Result<Value> {
+        sync(|| record(self.engine.events(&EventQuery::decode(&query)?)?))
+    }
+
+    /// The event of one call, by its inference id.
+    #[napi(ts_args_type = "inferenceId: string", ts_return_type = "InferenceEvent")]
+    pub fn event(&self, inference_id: Unknown<'_>) -> Result<Value> {
+        sync(|| {
+            let id: String = decode(&inference_id, "inferenceId", "a string")?;
+            record(self.engine.event(&id)?)
+        })
+    }
+
+    /// Records the ground truth of an earlier call: sets `actualOutcome`, `correct` and
+    /// `feedbackTimestamp`, and returns the updated event. Feedback given again replaces the
+    /// earlier one.
+    #[napi(
+        ts_args_type = "inferenceId: string, actualOutcome: unknown",
+        ts_return_type = "InferenceEvent"
+    )]
+    pub fn feedback(
+        &self,
+        inference_id: Unknown<'_>,
+        actual_outcome: Unknown<'_>,
+    ) -> Result<Value> {
+        sync(|| {
+            let id: String = decode(&inference_id, "inferenceId", "a string")?;
+            let actual = convert::json(&actual_outcome, "actualOutcome")?;
+            record(self.engine.feedback(&id, actual)?)
+        })
+    }
+
+    /// Up to `limit` (default 1000) new or changed records with `seq > after` (default 0), in
+    /// write order. Copy each `record` into table `table` with upsert semantics, then call
+    /// `pruneOutbox` with the last `seq` copied.
+    #[napi(ts_args_type = "after?: number, limit?: number", ts_return_type = "Array<OutboxEntry>")]
+    pub fn outbox(&self, after: Unknown<'_>, limit: Unknown<'_>) -> Result<Value> {
+        sync(|| {
+            let after: Option<f64> = decode(&after, "after", "a number")?;
+            let limit: Option<f64> = decode(&limit, "limit", "a number")?;
+            let after = after.map(|a| convert::count(a, "after")).transpose()?.unwrap_or(0);
+            let limit = limit.map(|l| convert::size(l, "limit")).transpose()?.unwrap_or(1000);
+            record(self.engine.outbox(after, limit)?)
+        })
+    }
+
+    /// Deletes outbox entries up to and including `through`; returns how many were deleted.
+    #[napi(ts_args_type = "through: number")]
+    pub fn prune_outbox(&self, through: Unknown<'_>) -> Result<f64> {
+        sync(|| {
+            let through: f64 = decode(&through, "through", "a number")?;
+            let deleted = self.engine.prune_outbox(convert::count(through, "through")?)?;
+            #[allow(clippy::cast_precision_loss)]
+            Ok(deleted as f64)
+        })
+    }
+}
+
+impl Engine {
+    fn wrap(engine: CoreEngine) -> Self {
+        Engine { engine: Arc::new(engine) }
+    }
+}
+
+fn registration_of(value: &Unknown<'_>) -> CoreResult<(ModelRegistration, Option<Buffer>)> {
+    let expected = "an object { name, version, path? | bytes?, framework?, stage?, metadata? }";
+    let options: RegistrationOptions = convert::object(value, "registration", expected)?
+        .ok_or_else(|| CoreError::invalid_input(format!("registration must be {expected}")))?;
+    let framework: Framework = options.framework.as_deref().unwrap_or("onnx").parse()?;
+    let mut registration = ModelRegistration::new(options.name, options.version, framework);
+    if let Some(stage) = options.stage {
+        registration = registration.stage(stage.parse::<Stage>()?);
+    }
+    if let Some(metadata) = options.metadata {
+        registration = registration.metadata(metadata);
+    }
+    match (options.path, options.bytes) {
+        (Some(_), Some(_)) => {
+            Err(CoreError::invalid_input("registration: give either path or bytes, not both"))
+        }
+        (Some(path), None) => Ok((registration.file(path), None)),
+        (None, bytes) => Ok((registration, bytes)),
+    }
+}
+
+/// Runs `reference` on one f32 tensor borrowing `data`.
+fn run_f32(
+    engine: &CoreEngine,
+    reference: &ModelRef,
+    data: &Float32Array,
+    shape: Option<Vec<usize>>,
+    context: &InferContext,
+) -> CoreResult<harper_edge_core::Prediction> {
+    let data: &[f32] = data;
+    let shape = match shape {
+        Some(shape) => shape,
+        None => match engine.inputs(reference)?.as_slice() {
+            [info] => infer_shape(&reference.to_string(), info, data.len())?,
+            declared => {
+                return Err(CoreError::invalid_input(format!(
+                    "model '{reference}' has {} inputs: infer() takes one; use inferJson() with \
+                     an object keyed by input name",
+                    declared.len()
+                )));
+            }
+        },
+    };
+    let tensor = Tensor::from_f32(&shape, data)?;
+    engine.infer(reference, &Inputs::single(tensor), context)
+}

@@ -1,0 +1,79 @@
+//! Event queries in, records out.
+//!
+//! Records (`Model`, `InferenceEvent`, `OutboxEntry`) cross as the core's serde JSON, so their
+//! field names are the original design's (`modelName`, `latencyMs`, `actualOutcome`) and equal
+//! the records a host copies from the outbox. Numbers stay JS numbers up to 2^53.
+
+use harper_edge_core::{
+    Error as CoreError, EventQuery as CoreEventQuery, Timestamp,
+    telemetry::outcome_matches as core_outcome_matches,
+};
+use napi::bindgen_prelude::Unknown;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert::{self, object};
+use crate::error::{CoreResult, Result, sync};
+
+/// A filter over inference events; results come newest first.
+#[napi(object, object_to_js = false)]
+pub struct EventQuery {
+    /// Only events of this model.
+    pub model_name: Option<String>,
+    /// Only events of this version (with `modelName`).
+    pub model_version: Option<String>,
+    /// Only events at or after this time (epoch milliseconds).
+    pub from: Option<f64>,
+    /// Only events before this time (epoch milliseconds).
+    pub to: Option<f64>,
+    /// At most this many events (default 100).
+    pub limit: Option<f64>,
+}
+
+impl EventQuery {
+    /// Decodes an optional query into the core's.
+    pub fn decode(value: &Unknown<'_>) -> CoreResult<CoreEventQuery> {
+        let query: Option<EventQuery> =
+            object(value, "query", "an object { modelName?, modelVersion?, from?, to?, limit? }")?;
+        let Some(q) = query else { return Ok(CoreEventQuery::new()) };
+        let mut out = CoreEventQuery::new();
+        if let Some(name) = q.model_name {
+            out = out.model(name);
+        }
+        if let Some(version) = q.model_version {
+            out = out.version(version);
+        }
+        let time = |t: Option<f64>, what: &str| -> CoreResult<Option<Timestamp>> {
+            t.map(|ms| {
+                let ms = i64::try_from(convert::count(ms, what)?)
+                    .map_err(|_| CoreError::invalid_input(format!("{what} is out of range")))?;
+                Ok(Timestamp::from_millis(ms))
+            })
+            .transpose()
+        };
+        out = out.between(time(q.from, "query.from")?, time(q.to, "query.to")?);
+        if let Some(limit) = q.limit {
+            out = out.limit(convert::size(limit, "query.limit")?);
+        }
+        Ok(out)
+    }
+}
+
+/// A record as the JSON the core serialises it to.
+pub fn record(value: impl serde::Serialize) -> CoreResult<Value> {
+    serde_json::to_value(value).map_err(CoreError::from)
+}
+
+/// Whether a prediction equals an actual outcome, as feedback decides `correct`: numbers
+/// compare by value (`1` equals `1.0`), arrays and objects element by element.
+///
+/// A host that mirrors events into its own tables can use it to record feedback for an event
+/// this engine does not hold (one recorded by another worker thread).
+#[napi(ts_args_type = "prediction: unknown, actualOutcome: unknown")]
+pub fn outcome_matches(prediction: Unknown<'_>, actual_outcome: Unknown<'_>) -> Result<bool> {
+    sync(|| {
+        let prediction = convert::json(&prediction, "prediction")?;
+        let actual = convert::json(&actual_outcome, "actualOutcome")?;
+        Ok(core_outcome_matches(&prediction, &actual))
+    })
+}

@@ -1,0 +1,71 @@
+// index.d.ts is the API and is committed: a cheap check that it still describes the addon.
+// (`npm run check-generated` regenerates it from the Rust sources and diffs, at the cost of a
+// rebuild of the binding crate.)
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+
+import * as binding from '../index.js'
+import { Engine } from '../index.js'
+import { irisEngine } from './helpers.mjs'
+
+const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
+
+function block(start) {
+  const at = dts.indexOf(start)
+  assert.ok(at >= 0, `index.d.ts has no "${start}"`)
+  let depth = 0
+  for (let i = dts.indexOf('{', at); i < dts.length; i++) {
+    if (dts[i] === '{') depth++
+    if (dts[i] === '}' && --depth === 0) return dts.slice(at, i + 1)
+  }
+  throw new Error(`unbalanced block ${start}`)
+}
+
+// Top-level member names of a declaration block (nested object types are skipped).
+function members(text) {
+  const names = new Set()
+  let depth = 0
+  for (const line of text.split('\n')) {
+    const m = depth === 1 && line.match(/^\s*(?:static\s+)?(\w+)\??\s*[(:<]/)
+    if (m) names.add(m[1])
+    depth += (line.match(/{/g) || []).length - (line.match(/}/g) || []).length
+  }
+  return [...names].sort()
+}
+
+test('the Engine class in index.d.ts has exactly the addon methods', () => {
+  const declared = members(block('export declare class Engine'))
+  const actual = [
+    ...Object.getOwnPropertyNames(Engine.prototype).filter((n) => n !== 'constructor'),
+    ...Object.getOwnPropertyNames(Engine).filter(
+      (n) => typeof Engine[n] === 'function' && !['length', 'name', 'prototype'].includes(n),
+    ),
+  ].sort()
+  assert.deepEqual(declared, actual)
+})
+
+test('the exported functions are declared', () => {
+  const declared = [...dts.matchAll(/^export declare function (\w+)/gm)].map((m) => m[1]).sort()
+  const actual = Object.keys(binding)
+    .filter((n) => n !== 'default' && n !== 'Engine' && !n.startsWith('__'))
+    .sort()
+  assert.deepEqual(declared, actual)
+})
+
+test('record interfaces list exactly the fields the addon returns', async () => {
+  const engine = await irisEngine(Engine.inMemory())
+  const p = await engine.inferJson('iris', [5.1, 3.5, 1.4, 0.2])
+  const entry = engine.outbox()[0]
+  const samples = {
+    Model: engine.model('iris'),
+    InferenceEvent: engine.event(p.inferenceId),
+    TensorInfo: engine.model('iris').inputSchema[0],
+    Prediction: p,
+    OutputTensor: p.outputs.probabilities,
+  }
+  for (const [name, value] of Object.entries(samples)) {
+    assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)
+  }
+  assert.deepEqual(Object.keys(entry).sort(), ['createdAt', 'id', 'record', 'seq', 'table'])
+})

@@ -1,0 +1,163 @@
+// harper-edge inside HarperDB: the engine runs in-process (one per worker thread), Harper serves
+// the endpoints and keeps the Model and InferenceEvent tables, filled from the engine's outbox.
+import { fileURLToPath } from 'node:url'
+
+import { Engine, outcomeMatches } from 'harper-edge'
+
+const MODEL_PATH =
+  process.env.HARPER_EDGE_MODEL_PATH ??
+  fileURLToPath(new URL('../../tests/data/iris_logreg.onnx', import.meta.url))
+const MODEL_NAME = process.env.HARPER_EDGE_MODEL_NAME ?? 'iris'
+const MODEL_VERSION = process.env.HARPER_EDGE_MODEL_VERSION ?? '1'
+
+// The Harper table is the record of truth; the engine keeps only the newest events (feedback on
+// older ones goes to the table row, below), so a long-running worker's memory stays bounded.
+const engine = Engine.inMemory({ maxEvents: 10_000 })
+
+// Copies every record the engine wrote into the table of the same name, then prunes the copied
+// entries. Drains run one after another: two at once would copy the same entries, and one could
+// put an event's older version after the newer one.
+let drained = Promise.resolve()
+function drainOutbox() {
+  drained = drained.then(copyOutbox, copyOutbox)
+  return drained
+}
+
+async function copyOutbox() {
+  for (let cursor = 0; ; ) {
+    const entries = engine.outbox(cursor, 500)
+    if (entries.length === 0) return
+    for (const { table, id, record } of entries) await tables[table].put(id, record)
+    cursor = entries.at(-1).seq
+    engine.pruneOutbox(cursor)
+  }
+}
+
+await engine.registerModel({ name: MODEL_NAME, version: MODEL_VERSION, path: MODEL_PATH })
+await drainOutbox()
+
+// harper-edge error codes as HTTP statuses; anything else is a server error.
+const STATUS = {
+  HARPER_EDGE_INVALID_INPUT: 400,
+  HARPER_EDGE_SHAPE: 400,
+  HARPER_EDGE_NOT_FOUND: 404,
+  HARPER_EDGE_CONFLICT: 409,
+  HARPER_EDGE_MODEL_LOAD: 422,
+}
+
+class HttpError extends Error {
+  constructor(code, message) {
+    super(message)
+    this.code = code
+  }
+}
+
+// Runs a handler; a failure becomes a response with a real status and a JSON body
+// `{ error, code }` (the original system answered errors with 200).
+async function respond(handler) {
+  try {
+    return await handler()
+  } catch (e) {
+    const status = STATUS[e.code] ?? 500
+    if (status === 500) (globalThis.logger ?? console).error('harper-edge component:', e)
+    return {
+      status,
+      headers: { 'Content-Type': 'application/json' },
+      data: { error: e.message, code: typeof e.code === 'string' ? e.code : 'INTERNAL' },
+    }
+  }
+}
+
+function modelRef(modelName, modelVersion) {
+  return modelVersion == null ? modelName : `${modelName}:${modelVersion}`
+}
+
+/** `POST /Predict {modelName, modelVersion?, features, userId?, sessionId?, requestId?}` */
+export class Predict extends Resource {
+  static loadAsInstance = false
+
+  post(target, body) {
+    return respond(async () => {
+      const { modelName, modelVersion, features, userId, sessionId, requestId } = body ?? {}
+      if (typeof modelName !== 'string') {
+        throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: modelName must be a string')
+      }
+      try {
+        const p = await engine.inferJson(modelRef(modelName, modelVersion), features, {
+          userId,
+          sessionId,
+          requestId,
+        })
+        const { inferenceId, prediction, confidence, latencyMs } = p
+        return { inferenceId, prediction, confidence, modelVersion: p.modelVersion, latencyMs }
+      } finally {
+        // Failed calls are recorded too.
+        await drainOutbox()
+      }
+    })
+  }
+}
+
+/** `POST /Feedback {inferenceId, actualOutcome}` → the updated InferenceEvent */
+export class Feedback extends Resource {
+  static loadAsInstance = false
+
+  post(target, body) {
+    return respond(async () => {
+      const { inferenceId, actualOutcome } = body ?? {}
+      let event
+      try {
+        event = engine.feedback(inferenceId, actualOutcome)
+      } catch (e) {
+        if (e.code !== 'HARPER_EDGE_NOT_FOUND') throw e
+        return feedbackFromTable(inferenceId, actualOutcome, e)
+      }
+      await drainOutbox()
+      return event
+    })
+  }
+}
+
+// An event this worker's engine does not hold (recorded by another worker thread, or before a
+// restart) is still in the table: record the feedback there, deciding `correct` as the engine
+// does.
+async function feedbackFromTable(inferenceId, actualOutcome, notFound) {
+  const row = await tables.InferenceEvent.get(inferenceId)
+  if (!row) throw notFound
+  if (row.error != null) {
+    throw new HttpError(
+      'HARPER_EDGE_INVALID_INPUT',
+      `invalid input: inference '${inferenceId}' failed and has no prediction to compare`,
+    )
+  }
+  await tables.InferenceEvent.patch(inferenceId, {
+    actualOutcome,
+    correct: outcomeMatches(row.prediction, actualOutcome),
+    feedbackTimestamp: Date.now(),
+  })
+  return tables.InferenceEvent.get(inferenceId)
+}
+
+/** `POST /UploadModel {modelName, modelVersion, bytes (base64), framework?, stage?, metadata?}` */
+export class UploadModel extends Resource {
+  static loadAsInstance = false
+
+  post(target, body) {
+    return respond(async () => {
+      const { modelName, modelVersion, bytes, framework, stage, metadata } = body ?? {}
+      if (typeof bytes !== 'string') {
+        throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: bytes must be base64')
+      }
+      const model = await engine.registerModel({
+        name: modelName,
+        version: modelVersion,
+        bytes: Buffer.from(bytes, 'base64'),
+        framework,
+        stage,
+        metadata,
+      })
+      await drainOutbox()
+      return model
+    })
+  }
+}

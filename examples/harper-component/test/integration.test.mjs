@@ -1,0 +1,339 @@
+// Starts HarperDB from node_modules with this component, isolated in a temporary directory and
+// bound to 127.0.0.1 only, and talks to it over real HTTP. No request leaves 127.0.0.1.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const HOST = '127.0.0.1'
+const HTTP_PORT = 19926
+const OPERATIONS_PORT = 19925
+const BASE = `http://${HOST}:${HTTP_PORT}`
+const START_TIMEOUT_MS = 90_000
+const STOP_TIMEOUT_MS = 15_000
+
+const componentDir = fileURLToPath(new URL('..', import.meta.url))
+const harperBin = fileURLToPath(new URL('../node_modules/harperdb/bin/harperdb.js', import.meta.url))
+const dataDir = new URL('../../../tests/data/', import.meta.url)
+const REFERENCE = JSON.parse(readFileSync(new URL('iris_logreg.reference.json', dataDir), 'utf8'))
+const MODEL_BYTES = readFileSync(new URL('iris_logreg.onnx', dataDir))
+
+const EVENT_FIELDS = [
+  'actualOutcome',
+  'confidence',
+  'correct',
+  'error',
+  'featuresIn',
+  'feedbackTimestamp',
+  'framework',
+  'id',
+  'latencyMs',
+  'modelName',
+  'modelVersion',
+  'prediction',
+  'requestId',
+  'sessionId',
+  'timestamp',
+  'userId',
+]
+
+let harper
+let exited
+let home
+let failed = false
+const logLines = []
+
+function record(chunk) {
+  logLines.push(...chunk.toString().split('\n'))
+  if (logLines.length > 400) logLines.splice(0, logLines.length - 400)
+}
+
+function logTail(n = 60) {
+  return logLines.slice(-n).join('\n')
+}
+
+// A test whose failure prints the end of Harper's log.
+function harperTest(name, fn) {
+  test(name, async (t) => {
+    try {
+      await fn(t)
+    } catch (e) {
+      failed = true
+      throw e
+    }
+  })
+}
+
+function portAnswers(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port })
+    socket.once('connect', () => socket.destroy() || resolve(true))
+    socket.once('error', () => resolve(false))
+  })
+}
+
+async function request(method, path, body) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  })
+  const text = await response.text()
+  let json
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = text
+  }
+  return { status: response.status, body: json }
+}
+
+const post = (path, body) => request('POST', path, body)
+const get = (path) => request('GET', path)
+
+before(async () => {
+  for (const port of [HTTP_PORT, OPERATIONS_PORT]) {
+    assert.equal(await portAnswers(port), false, `port ${port} on ${HOST} is already in use`)
+  }
+  home = mkdtempSync(join(tmpdir(), 'harper-edge-component-'))
+  mkdirSync(join(home, 'home'))
+  const env = {
+    ...process.env,
+    HOME: join(home, 'home'),
+    ROOTPATH: join(home, 'hdb-root'),
+    TC_AGREEMENT: 'yes',
+    HDB_ADMIN_USERNAME: 'admin',
+    HDB_ADMIN_PASSWORD: 'integration-test-password',
+    // Without these two the installer prompts and exits.
+    DEFAULTS_MODE: 'dev',
+    REPLICATION_HOSTNAME: 'localhost',
+    HARPER_SET_CONFIG: JSON.stringify({
+      http: { port: `${HOST}:${HTTP_PORT}`, securePort: null },
+      operationsApi: { network: { port: `${HOST}:${OPERATIONS_PORT}`, securePort: null } },
+      mqtt: { network: { port: null, securePort: null }, webSocket: false },
+      replication: { securePort: null, port: null },
+      localStudio: { enabled: false },
+      threads: { count: 1, debug: false },
+      logging: { level: 'info', stdStreams: true },
+    }),
+  }
+  for (const name of ['HARPER_EDGE_MODEL_PATH', 'HARPER_EDGE_MODEL_NAME', 'HARPER_EDGE_MODEL_VERSION']) {
+    delete env[name]
+  }
+  const started = performance.now()
+  harper = spawn(process.execPath, [harperBin, 'run', componentDir], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  harper.stdout.on('data', record)
+  harper.stderr.on('data', record)
+  exited = new Promise((resolve) => harper.once('exit', (code, signal) => resolve({ code, signal })))
+
+  let gone
+  exited.then((how) => (gone = how))
+  while (true) {
+    if (gone) {
+      throw new Error(`harperdb exited (${JSON.stringify(gone)}) before serving:\n${logTail()}`)
+    }
+    if (performance.now() - started > START_TIMEOUT_MS) {
+      throw new Error(`harperdb did not serve within ${START_TIMEOUT_MS} ms:\n${logTail()}`)
+    }
+    const ready = await get('/Model/iris:1').catch(() => undefined)
+    if (ready?.status === 200) break
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  console.log(`harperdb served the component after ${Math.round(performance.now() - started)} ms`)
+})
+
+after(async () => {
+  if (failed) console.log(`end of harperdb's log:\n${logTail()}`)
+  if (harper && harper.exitCode === null && harper.signalCode === null) {
+    const stopped = performance.now()
+    harper.kill('SIGTERM')
+    const timeout = new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS, 'timeout'))
+    if ((await Promise.race([exited, timeout])) === 'timeout') {
+      console.log(`harperdb ignored SIGTERM for ${STOP_TIMEOUT_MS} ms: killing it`)
+      harper.kill('SIGKILL')
+      await exited
+    } else {
+      console.log(`harperdb stopped ${Math.round(performance.now() - stopped)} ms after SIGTERM`)
+    }
+  }
+  if (home) rmSync(home, { recursive: true, force: true })
+})
+
+const predictions = []
+
+harperTest('POST /Predict answers every reference row like the reference', async () => {
+  const { inputs, labels, probabilities, tolerance } = REFERENCE
+  for (const [i, features] of inputs.entries()) {
+    const { status, body } = await post('/Predict', {
+      modelName: 'iris',
+      modelVersion: '1',
+      features,
+      userId: 'integration',
+      sessionId: `s${i}`,
+    })
+    assert.equal(status, 200, JSON.stringify(body))
+    assert.deepEqual(Object.keys(body).sort(), [
+      'confidence',
+      'inferenceId',
+      'latencyMs',
+      'modelVersion',
+      'prediction',
+    ])
+    assert.equal(body.prediction, labels[i], `label of row ${i}`)
+    const top = Math.max(...probabilities[i])
+    assert.ok(Math.abs(body.confidence - top) <= tolerance, `confidence of row ${i}`)
+    assert.equal(body.modelVersion, '1')
+    assert.ok(body.latencyMs > 0)
+    predictions.push(body)
+  }
+})
+
+harperTest('feedback updates the InferenceEvent row, read back through REST', async () => {
+  assert.ok(predictions.length > 2, 'needs the predictions of the first test')
+  const [right, wrong] = predictions
+  const label = REFERENCE.labels[0]
+
+  const before = await get(`/InferenceEvent/${right.inferenceId}`)
+  assert.equal(before.status, 200)
+  assert.equal(before.body.correct, null)
+
+  const fb = await post('/Feedback', { inferenceId: right.inferenceId, actualOutcome: label })
+  assert.equal(fb.status, 200, JSON.stringify(fb.body))
+  assert.equal(fb.body.correct, true)
+
+  const { status, body: row } = await get(`/InferenceEvent/${right.inferenceId}`)
+  assert.equal(status, 200)
+  assert.deepEqual(Object.keys(row).sort(), EVENT_FIELDS)
+  assert.equal(row.id, right.inferenceId)
+  assert.equal(row.modelName, 'iris')
+  assert.equal(row.modelVersion, '1')
+  assert.equal(row.framework, 'onnx')
+  assert.equal(row.userId, 'integration')
+  assert.equal(row.sessionId, 's0')
+  assert.equal(row.prediction, label)
+  assert.equal(row.actualOutcome, label)
+  assert.equal(row.correct, true)
+  assert.equal(row.error, null)
+  assert.equal(row.confidence, right.confidence)
+  assert.equal(row.latencyMs, right.latencyMs)
+  assert.equal(row.featuresIn.length, 1)
+  assert.ok(row.featuresIn[0].every((x, j) => Math.abs(x - REFERENCE.inputs[0][j]) < 1e-6))
+  assert.ok(row.feedbackTimestamp >= row.timestamp && row.timestamp > 1.6e12)
+
+  const other = (REFERENCE.labels[1] + 1) % 3
+  const no = await post('/Feedback', { inferenceId: wrong.inferenceId, actualOutcome: other })
+  assert.equal(no.status, 200)
+  assert.equal((await get(`/InferenceEvent/${wrong.inferenceId}`)).body.correct, false)
+})
+
+harperTest('the Model row carries the original field names', async () => {
+  const { status, body } = await get('/Model/iris:1')
+  assert.equal(status, 200)
+  assert.equal(body.modelName, 'iris')
+  assert.equal(body.modelVersion, '1')
+  assert.equal(body.framework, 'onnx')
+  assert.equal(body.blobSize, MODEL_BYTES.length)
+  assert.deepEqual(body.inputSchema, [{ name: 'X', dtype: 'f32', shape: [null, 4] }])
+  assert.ok(body.uploadedAt > 1.6e12)
+})
+
+harperTest('errors have real HTTP statuses and a JSON body { error, code }', async () => {
+  const features = REFERENCE.inputs[0]
+  const unknown = await post('/Predict', { modelName: 'nope', modelVersion: '1', features })
+  assert.equal(unknown.status, 404)
+  assert.deepEqual(unknown.body, { error: "model 'nope:1' not found", code: 'HARPER_EDGE_NOT_FOUND' })
+
+  const shape = await post('/Predict', { modelName: 'iris', features: [1, 2, 3] })
+  assert.equal(shape.status, 400)
+  assert.equal(shape.body.code, 'HARPER_EDGE_SHAPE')
+  assert.match(shape.body.error, /expected shape \[\?, 4\], got \[1, 3\]/)
+
+  const invalid = await post('/Predict', { features })
+  assert.equal(invalid.status, 400)
+  assert.equal(invalid.body.code, 'HARPER_EDGE_INVALID_INPUT')
+
+  const corrupt = await post('/UploadModel', {
+    modelName: 'corrupt',
+    modelVersion: '1',
+    bytes: Buffer.from('certainly not an onnx graph').toString('base64'),
+  })
+  assert.equal(corrupt.status, 422)
+  assert.equal(corrupt.body.code, 'HARPER_EDGE_MODEL_LOAD')
+  assert.match(corrupt.body.error, /cannot load model 'corrupt:1'/)
+  assert.equal((await get('/Model/corrupt:1')).status, 404)
+
+  const conflict = await post('/UploadModel', {
+    modelName: 'iris',
+    modelVersion: '1',
+    bytes: Buffer.concat([MODEL_BYTES, Buffer.from([0])]).toString('base64'),
+  })
+  assert.equal(conflict.status, 409)
+  assert.equal(conflict.body.code, 'HARPER_EDGE_CONFLICT')
+
+  const noEvent = await post('/Feedback', { inferenceId: 'no-such-inference', actualOutcome: 1 })
+  assert.equal(noEvent.status, 404)
+  assert.equal(noEvent.body.code, 'HARPER_EDGE_NOT_FOUND')
+})
+
+harperTest('a failed call is recorded as an InferenceEvent with its error', async () => {
+  const { status, body } = await get('/InferenceEvent/?modelName=iris')
+  assert.equal(status, 200)
+  const failedRows = body.filter((e) => e.error !== null)
+  assert.ok(failedRows.length >= 1, 'the wrong-shape call has a row')
+  assert.match(failedRows[0].error, /expected shape/)
+  assert.equal(failedRows[0].prediction, null)
+  const fb = await post('/Feedback', { inferenceId: failedRows[0].id, actualOutcome: 0 })
+  assert.equal(fb.status, 400)
+  assert.equal(fb.body.code, 'HARPER_EDGE_INVALID_INPUT')
+})
+
+harperTest('an uploaded model serves predictions and gets a Model row', async () => {
+  const upload = await post('/UploadModel', {
+    modelName: 'iris',
+    modelVersion: '2',
+    bytes: MODEL_BYTES.toString('base64'),
+    stage: 'staging',
+    metadata: { taskType: 'classification' },
+  })
+  assert.equal(upload.status, 200, JSON.stringify(upload.body))
+  assert.equal(upload.body.id, 'iris:2')
+  const row = await get('/Model/iris:2')
+  assert.equal(row.body.stage, 'staging')
+  assert.deepEqual(row.body.metadata, { taskType: 'classification' })
+
+  const i = 15
+  const p = await post('/Predict', { modelName: 'iris', features: REFERENCE.inputs[i] })
+  assert.equal(p.status, 200)
+  assert.equal(p.body.modelVersion, '2', 'without a version the newest answers')
+  assert.equal(p.body.prediction, REFERENCE.labels[i])
+})
+
+harperTest('feedback for an event this worker does not hold is recorded in the table', async () => {
+  // As if another worker thread (or this one before a restart) had recorded it.
+  const id = 'recorded-elsewhere'
+  const put = await request('PUT', `/InferenceEvent/${id}`, {
+    id,
+    modelName: 'iris',
+    modelVersion: '1',
+    framework: 'onnx',
+    prediction: 1,
+    error: null,
+    timestamp: Date.now(),
+  })
+  assert.ok(put.status < 300, `PUT ${put.status}`)
+  const fb = await post('/Feedback', { inferenceId: id, actualOutcome: 1.0 })
+  assert.equal(fb.status, 200, JSON.stringify(fb.body))
+  const { body: row } = await get(`/InferenceEvent/${id}`)
+  assert.equal(row.correct, true)
+  assert.equal(row.actualOutcome, 1)
+  assert.equal(row.modelName, 'iris', 'the other fields are kept')
+  assert.ok(row.feedbackTimestamp >= row.timestamp)
+})
