@@ -86,6 +86,7 @@ export type ErrorCode =
   | 'HARPER_EDGE_INTEGRITY'
   | 'HARPER_EDGE_CAPACITY'
   | 'HARPER_EDGE_STORAGE'
+  | 'HARPER_EDGE_INTERNAL'
 
 /** What every thrown error and rejected Promise of this package is. */
 export interface HarperEdgeError extends Error {

@@ -7,9 +7,6 @@
 //! fail with `napi::Error<Status>`, so a task creates the JS error itself ([`rejection`]) and
 //! hands napi a reference to it, which napi rejects the Promise with unchanged.
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use harper_edge_core::Error as CoreError;
 use napi::bindgen_prelude::JsObjectValue;
 use napi::{Env, JsValue, Status};
@@ -38,27 +35,12 @@ pub fn rejection(env: &Env, e: &CoreError) -> napi::Error {
     built.unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, e.to_string()))
 }
 
-/// Runs `f`, turning a panic into an error so that no panic unwinds into Node.
+/// Runs `f`, turning a panic into `HARPER_EDGE_INTERNAL` so that no panic unwinds into Node.
 pub fn guarded<T>(f: impl FnOnce() -> CoreResult<T>) -> CoreResult<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panic_error(payload.as_ref())))
+    harper_edge_core::error::guard(f)
 }
 
 /// Like [`guarded`], converting the error for a synchronous return.
 pub fn sync<T>(f: impl FnOnce() -> CoreResult<T>) -> Result<T> {
     guarded(f).map_err(|e| to_napi(&e))
-}
-
-/// The core has no "internal" kind yet: a panic (a bug, most likely in a backend) is reported
-/// as a backend failure.
-fn panic_error(payload: &(dyn Any + Send)) -> CoreError {
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
-    CoreError::Backend {
-        backend: "harper-edge".to_string(),
-        message: format!("internal error (panic): {message}"),
-        source: None,
-    }
 }

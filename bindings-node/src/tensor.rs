@@ -58,7 +58,7 @@ impl Prediction {
             .outputs
             .into_vec()
             .into_iter()
-            .map(|(name, t)| Ok((name, output(&t)?)))
+            .map(|(name, t)| Ok((name, output(t)?)))
             .collect::<CoreResult<_>>()?;
         Ok(Prediction {
             inference_id: p.inference_id,
@@ -72,13 +72,14 @@ impl Prediction {
     }
 }
 
-/// Copies the tensor's data once into a JS-owned array (the core cannot hand its `Vec` over).
-fn output(t: &Tensor<'static>) -> CoreResult<OutputTensor> {
-    let shape = t.shape().iter().map(|&d| u32::try_from(d).unwrap_or(u32::MAX)).collect();
-    let data = match t.data() {
-        TensorData::F32(v) => Either3::A(Float32Array::new(v.to_vec())),
-        TensorData::I64(v) => Either3::B(BigInt64Array::new(v.to_vec())),
-        TensorData::String(v) => Either3::C(v.to_vec()),
+/// Hands the tensor's buffer to JavaScript without copying (strings are copied into JS strings).
+fn output(t: Tensor<'static>) -> CoreResult<OutputTensor> {
+    let (shape, data) = t.into_parts();
+    let shape = shape.iter().map(|&d| u32::try_from(d).unwrap_or(u32::MAX)).collect();
+    let data = match data {
+        TensorData::F32(v) => Either3::A(Float32Array::new(v.into_owned())),
+        TensorData::I64(v) => Either3::B(BigInt64Array::new(v.into_owned())),
+        TensorData::String(v) => Either3::C(v.into_owned()),
         other => {
             return Err(CoreError::invalid_input(format!(
                 "output dtype {} has no JavaScript mapping yet",

@@ -190,7 +190,7 @@ pub(crate) struct PyPrediction {
 
 impl PyPrediction {
     fn new(py: Python<'_>, mut inner: Prediction) -> PyResult<Self> {
-        let outputs = tensor::outputs_to_numpy(py, &std::mem::take(&mut inner.outputs))?;
+        let outputs = tensor::outputs_to_numpy(py, std::mem::take(&mut inner.outputs))?;
         Ok(PyPrediction { inner, outputs })
     }
 }

@@ -76,6 +76,12 @@ create_exception!(
     "A configured limit (size, buffer capacity, concurrency) was reached."
 );
 create_exception!(harper_edge, StorageError, HarperEdgeError, "The record store failed.");
+create_exception!(
+    harper_edge,
+    InternalError,
+    HarperEdgeError,
+    "A bug in harper-edge (a panic caught at the boundary); please report it."
+);
 
 /// `code` of the base class; instances always carry the code of their own kind.
 pub(crate) const BASE_CODE: &str = "HARPER_EDGE_ERROR";
@@ -97,6 +103,7 @@ pub(crate) fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyTyp
         ErrorKind::Integrity => py.get_type::<IntegrityError>(),
         ErrorKind::Capacity => py.get_type::<CapacityError>(),
         ErrorKind::Storage => py.get_type::<StorageError>(),
+        ErrorKind::Internal => py.get_type::<InternalError>(),
         _ => py.get_type::<HarperEdgeError>(),
     }
 }
@@ -129,7 +136,8 @@ fn message(err: &Error) -> String {
 /// Runs core calls with the GIL released and maps their errors; every call that may block
 /// (model loading, inference, the store) goes through it.
 pub(crate) trait Detach {
-    /// Releases the GIL, runs `f`, reacquires the GIL and maps a core error to its exception.
+    /// Releases the GIL, runs `f` (a panic becomes `InternalError`), reacquires the GIL and
+    /// maps a core error to its exception.
     fn run_core<T, F>(self, f: F) -> PyResult<T>
     where
         F: FnOnce() -> harper_edge_core::Result<T> + Send,
@@ -142,7 +150,7 @@ impl Detach for Python<'_> {
         F: FnOnce() -> harper_edge_core::Result<T> + Send,
         T: Send,
     {
-        self.detach(f).map_err(|e| to_py_err(self, &e))
+        self.detach(|| harper_edge_core::error::guard(f)).map_err(|e| to_py_err(self, &e))
     }
 }
 

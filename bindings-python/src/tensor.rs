@@ -108,28 +108,31 @@ pub(crate) fn borrow_inputs<'a>(
     }
 }
 
-/// Each output as a numpy array of its shape: float32, int64, or object (str) elements.
+/// Each output as a numpy array of its shape: float32, int64, or object (str) elements. The
+/// core's output buffers are handed to numpy without copying.
 pub(crate) fn outputs_to_numpy(
     py: Python<'_>,
-    outputs: &Outputs,
+    outputs: Outputs,
 ) -> PyResult<Vec<(String, Py<PyAny>)>> {
     outputs
-        .iter()
-        .map(|(name, t)| Ok((name.to_string(), tensor_to_numpy(py, t)?.unbind())))
+        .into_vec()
+        .into_iter()
+        .map(|(name, t)| Ok((name, tensor_to_numpy(py, t)?.unbind())))
         .collect()
 }
 
-fn tensor_to_numpy<'py>(py: Python<'py>, t: &Tensor<'_>) -> PyResult<Bound<'py, PyAny>> {
-    let shape = t.shape().to_vec();
-    match t.data() {
-        TensorData::F32(v) => Ok(PyArray::from_slice(py, v).reshape(shape)?.into_any()),
-        TensorData::I64(v) => Ok(PyArray::from_slice(py, v).reshape(shape)?.into_any()),
+fn tensor_to_numpy<'py>(py: Python<'py>, t: Tensor<'static>) -> PyResult<Bound<'py, PyAny>> {
+    let (shape, data) = t.into_parts();
+    match data {
+        TensorData::F32(v) => Ok(PyArray::from_vec(py, v.into_owned()).reshape(shape)?.into_any()),
+        TensorData::I64(v) => Ok(PyArray::from_vec(py, v.into_owned()).reshape(shape)?.into_any()),
         TensorData::String(v) => {
             let objects: Vec<Py<PyAny>> =
                 v.iter().map(|s| PyString::new(py, s).into_any().unbind()).collect();
             Ok(PyArray::from_vec(py, objects).reshape(shape)?.into_any())
         }
-        _ => {
+        other => {
+            let t = Tensor::new(shape, other).map_err(|e| to_py_err(py, &e))?;
             let nested = json::to_py(py, &t.to_json())?;
             py.import(pyo3::intern!(py, "numpy"))?.call_method1("asarray", (nested,))
         }

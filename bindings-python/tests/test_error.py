@@ -23,6 +23,7 @@ KINDS = {
     "IntegrityError": "HARPER_EDGE_INTEGRITY",
     "CapacityError": "HARPER_EDGE_CAPACITY",
     "StorageError": "HARPER_EDGE_STORAGE",
+    "InternalError": "HARPER_EDGE_INTERNAL",
 }
 
 

@@ -144,6 +144,13 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+
+    /// A bug: a panic caught at an API boundary (see [`guard`]), or a broken invariant.
+    #[error("internal error: {message}")]
+    Internal {
+        /// What happened (the panic message).
+        message: String,
+    },
 }
 
 /// The category of an [`Error`]; the stable part that bindings map to exception classes and
@@ -177,11 +184,13 @@ pub enum ErrorKind {
     Capacity,
     /// See [`Error::Storage`].
     Storage,
+    /// See [`Error::Internal`].
+    Internal,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::InvalidInput,
         ErrorKind::Shape,
         ErrorKind::ModelLoad,
@@ -195,6 +204,7 @@ impl ErrorKind {
         ErrorKind::Integrity,
         ErrorKind::Capacity,
         ErrorKind::Storage,
+        ErrorKind::Internal,
     ];
 
     /// The stable error code used by the Node binding (`err.code`) and printed by the CLI.
@@ -220,6 +230,7 @@ impl ErrorKind {
             ErrorKind::Integrity => "HARPER_EDGE_INTEGRITY",
             ErrorKind::Capacity => "HARPER_EDGE_CAPACITY",
             ErrorKind::Storage => "HARPER_EDGE_STORAGE",
+            ErrorKind::Internal => "HARPER_EDGE_INTERNAL",
         }
     }
 
@@ -239,6 +250,7 @@ impl ErrorKind {
             ErrorKind::Integrity => "IntegrityError",
             ErrorKind::Capacity => "CapacityError",
             ErrorKind::Storage => "StorageError",
+            ErrorKind::Internal => "InternalError",
         }
     }
 }
@@ -266,6 +278,7 @@ impl Error {
             Error::Integrity { .. } => ErrorKind::Integrity,
             Error::Capacity { .. } => ErrorKind::Capacity,
             Error::Storage { .. } => ErrorKind::Storage,
+            Error::Internal { .. } => ErrorKind::Internal,
         }
     }
 
@@ -291,6 +304,34 @@ impl Error {
     ) -> Self {
         Error::Storage { message: message.into(), source: Some(Box::new(source)) }
     }
+}
+
+/// Runs `f`, turning a panic into [`Error::Internal`] instead of unwinding further.
+///
+/// Bindings run every core call through it, so that no panic crosses into Python or Node.
+///
+/// # Errors
+///
+/// `f`'s own error, or [`Error::Internal`] with the panic message.
+///
+/// # Examples
+///
+/// ```
+/// use harper_edge_core::{ErrorKind, error::guard};
+///
+/// let err = guard(|| -> harper_edge_core::Result<()> { panic!("boom") }).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Internal);
+/// assert_eq!(err.to_string(), "internal error: panic: boom");
+/// ```
+pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic payload".to_string());
+        Err(Error::Internal { message: format!("panic: {message}") })
+    })
 }
 
 impl From<rusqlite::Error> for Error {

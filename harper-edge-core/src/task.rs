@@ -33,15 +33,20 @@ fn classification(label: &Tensor<'_>, probs: &Tensor<'_>) -> Option<(Value, Opti
         (_, Some(l)) => l.iter().map(|s| Value::from(s.as_str())).collect(),
         _ => return None,
     };
-    let confidences: Vec<f64> = p
+    // A row with a NaN probability (NaN inputs) has no confidence, and neither has its batch.
+    let confidences: Option<Vec<f64>> = p
         .chunks_exact(classes)
-        .map(|row| f64::from(row.iter().copied().fold(f32::NEG_INFINITY, f32::max)))
+        .map(|row| {
+            (!row.iter().any(|x| x.is_nan()))
+                .then(|| f64::from(row.iter().copied().fold(f32::NEG_INFINITY, f32::max)))
+        })
         .collect();
     #[allow(clippy::cast_precision_loss)]
-    let mean = confidences.iter().sum::<f64>() / rows as f64;
+    let mean =
+        confidences.filter(|c| !c.is_empty()).map(|c| c.iter().sum::<f64>() / c.len() as f64);
     match labels.as_slice() {
-        [one] => Some((one.clone(), confidences.first().copied())),
-        _ => Some((Value::Array(labels), (rows > 0).then_some(mean))),
+        [one] => Some((one.clone(), mean)),
+        _ => Some((Value::Array(labels), mean)),
     }
 }
 
@@ -68,6 +73,15 @@ mod tests {
         let (pred, conf) = summarize(&out);
         assert_eq!(pred, json!([0, 1]));
         assert!((conf.unwrap() - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn nan_probabilities_have_no_confidence() {
+        let label = Tensor::from_i64(&[2], &[0, 1]).unwrap().into_owned();
+        let probs =
+            Tensor::from_f32(&[2, 2], &[f32::NAN, f32::NAN, 0.3, 0.7]).unwrap().into_owned();
+        let out = Outputs::new(vec![("label".into(), label), ("probabilities".into(), probs)]);
+        assert_eq!(summarize(&out).1, None);
     }
 
     #[test]

@@ -24,6 +24,7 @@ __all__ = [
     "IoError",
     "NetworkError",
     "IntegrityError",
+    "InternalError",
     "CapacityError",
     "StorageError",
 ]
@@ -281,3 +282,6 @@ class CapacityError(HarperEdgeError):
 
 class StorageError(HarperEdgeError):
     """The record store failed."""
+
+class InternalError(HarperEdgeError):
+    """A bug in harper-edge (a panic caught at the boundary); please report it."""
