@@ -2,6 +2,8 @@
 
 mod event;
 mod recorder;
+mod sketch;
 
 pub use event::{EventQuery, InferenceEvent, outcome_matches};
 pub use recorder::{InferContext, InferenceCall, Recorder};
+pub use sketch::QuantileSketch;
