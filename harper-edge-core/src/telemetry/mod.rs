@@ -3,7 +3,9 @@
 mod event;
 mod recorder;
 mod sketch;
+mod window;
 
 pub use event::{EventQuery, InferenceEvent, outcome_matches};
 pub use recorder::{InferContext, InferenceCall, Recorder};
 pub use sketch::QuantileSketch;
+pub use window::{SlidingWindow, WindowStats};

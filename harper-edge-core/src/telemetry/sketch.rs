@@ -209,6 +209,16 @@ impl QuantileSketch {
         self.count == 0
     }
 
+    /// Empties the sketch, keeping its allocation (so a reused sketch does not allocate).
+    pub fn clear(&mut self) {
+        self.counts.iter_mut().for_each(|c| *c = 0);
+        self.zero_count = 0;
+        self.count = 0;
+        self.sum = 0.0;
+        self.min = f64::INFINITY;
+        self.max = f64::NEG_INFINITY;
+    }
+
     /// Adds one value. Negative and NaN values are not latencies and are ignored; infinite
     /// values too. Allocates only when the value falls outside the buckets seen so far.
     pub fn add(&mut self, value: f64) {

@@ -1,0 +1,315 @@
+//! The real-time view of one model version: a sliding window over the last few minutes.
+//!
+//! The window is a ring of fixed-width slots (default: 5 minutes in 30 slots of 10 s). An
+//! event lands in the slot of its own timestamp; a slot older than the window is cleared and
+//! reused when time reaches it again, so memory is fixed and recording allocates nothing once
+//! the latency sketches have grown to their working range. Feedback counts in the slot of the
+//! prediction it labels, as long as that slot is still in the window.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::telemetry::QuantileSketch;
+
+/// Statistics of a [`SlidingWindow`] at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowStats {
+    /// Start of the window (inclusive).
+    pub window_start: Timestamp,
+    /// End of the window (exclusive).
+    pub window_end: Timestamp,
+    /// Calls in the window, failed ones included.
+    pub request_count: u64,
+    /// Failed calls in the window.
+    pub error_count: u64,
+    /// `error_count / request_count` (0 when there were no calls).
+    pub error_rate: f64,
+    /// `request_count` divided by the window's length in seconds.
+    pub throughput_per_second: f64,
+    /// Mean latency in milliseconds.
+    pub avg_latency: Option<f64>,
+    /// Median latency (within the sketch's relative accuracy).
+    pub p50_latency: Option<f64>,
+    /// 95th percentile latency.
+    pub p95_latency: Option<f64>,
+    /// 99th percentile latency.
+    pub p99_latency: Option<f64>,
+    /// Largest latency (exact).
+    pub max_latency: Option<f64>,
+    /// Mean confidence of the calls that reported one.
+    pub avg_confidence: Option<f64>,
+    /// Calls in the window whose ground truth has arrived.
+    pub labelled_count: u64,
+    /// Share of labelled calls that were correct, when any are labelled.
+    pub accuracy: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    /// Slot number (`timestamp / slot width`) this slot currently holds; `i64::MIN` if unused.
+    number: i64,
+    requests: u64,
+    errors: u64,
+    latency: QuantileSketch,
+    confidence_sum: f64,
+    confidence_count: u64,
+    labelled: u64,
+    correct: u64,
+}
+
+impl Slot {
+    fn reset(&mut self, number: i64) {
+        self.number = number;
+        self.requests = 0;
+        self.errors = 0;
+        self.latency.clear();
+        self.confidence_sum = 0.0;
+        self.confidence_count = 0;
+        self.labelled = 0;
+        self.correct = 0;
+    }
+}
+
+/// A fixed-memory sliding window of call statistics.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use harper_edge_core::Timestamp;
+/// use harper_edge_core::telemetry::SlidingWindow;
+///
+/// let mut w = SlidingWindow::new(Duration::from_secs(300), Duration::from_secs(10))?;
+/// let t0 = Timestamp::from_millis(1_000_000);
+/// w.record(t0, 2.5, false, Some(0.9));
+/// w.record(t0, 7.5, true, None);
+/// let stats = w.stats(t0);
+/// assert_eq!((stats.request_count, stats.error_count), (2, 1));
+/// assert_eq!(stats.max_latency, Some(7.5));
+/// # Ok::<(), harper_edge_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SlidingWindow {
+    slot_ms: i64,
+    slots: Vec<Slot>,
+    /// Events and feedback older than the window when they arrived.
+    late: u64,
+}
+
+impl SlidingWindow {
+    /// The default window: 5 minutes.
+    pub const DEFAULT_SPAN: Duration = Duration::from_secs(300);
+    /// The default slot width: 10 seconds.
+    pub const DEFAULT_SLOT: Duration = Duration::from_secs(10);
+
+    /// A window of `span`, kept in slots of `slot` width.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] unless `slot` is at least 1 ms and divides `span` into 1 to
+    /// 3600 slots.
+    pub fn new(span: Duration, slot: Duration) -> Result<Self> {
+        let span_ms = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
+        let slot_ms = i64::try_from(slot.as_millis()).unwrap_or(i64::MAX);
+        let n = if slot_ms > 0 && span_ms % slot_ms == 0 { span_ms / slot_ms } else { 0 };
+        if !(1..=3600).contains(&n) {
+            return Err(Error::invalid_input(format!(
+                "window of {span:?} cannot be split into slots of {slot:?} (1 to 3600 whole slots)"
+            )));
+        }
+        let sketch = QuantileSketch::new(QuantileSketch::DEFAULT_ALPHA)?;
+        let empty = Slot {
+            number: i64::MIN,
+            requests: 0,
+            errors: 0,
+            latency: sketch,
+            confidence_sum: 0.0,
+            confidence_count: 0,
+            labelled: 0,
+            correct: 0,
+        };
+        let slots = vec![empty; usize::try_from(n).unwrap_or(1)];
+        Ok(SlidingWindow { slot_ms, slots, late: 0 })
+    }
+
+    /// The window's length.
+    pub fn span(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.span_ms()).unwrap_or(0))
+    }
+
+    /// Events and feedback that arrived after their slot had left the window.
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+
+    fn span_ms(&self) -> i64 {
+        self.slot_ms * self.slots.len() as i64
+    }
+
+    /// The slot for time `at`, cleared if it held an older slot; `None` if `at` is older than
+    /// what the ring holds for that position.
+    fn slot_for(&mut self, at: Timestamp) -> Option<&mut Slot> {
+        let number = at.as_millis().div_euclid(self.slot_ms);
+        let len = self.slots.len() as i64;
+        let slot = &mut self.slots[usize::try_from(number.rem_euclid(len)).unwrap_or(0)];
+        if slot.number < number {
+            slot.reset(number);
+        }
+        (slot.number == number).then_some(slot)
+    }
+
+    /// Records one call made at `at`.
+    pub fn record(&mut self, at: Timestamp, latency_ms: f64, error: bool, confidence: Option<f64>) {
+        let Some(slot) = self.slot_for(at) else {
+            self.late += 1;
+            return;
+        };
+        slot.requests += 1;
+        slot.errors += u64::from(error);
+        slot.latency.add(latency_ms);
+        if let Some(c) = confidence.filter(|c| c.is_finite()) {
+            slot.confidence_sum += c;
+            slot.confidence_count += 1;
+        }
+    }
+
+    /// Records the ground truth of a call made at `predicted_at`.
+    pub fn feedback(&mut self, predicted_at: Timestamp, correct: bool) {
+        let number = predicted_at.as_millis().div_euclid(self.slot_ms);
+        let len = self.slots.len() as i64;
+        let slot = &mut self.slots[usize::try_from(number.rem_euclid(len)).unwrap_or(0)];
+        if slot.number == number {
+            slot.labelled += 1;
+            slot.correct += u64::from(correct);
+        } else {
+            self.late += 1;
+        }
+    }
+
+    /// The statistics of the window ending at `now` (the slots whose start lies in
+    /// `(now − span, now]`).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn stats(&self, now: Timestamp) -> WindowStats {
+        let newest = now.as_millis().div_euclid(self.slot_ms);
+        let oldest = newest - self.slots.len() as i64 + 1;
+        let mut latency = QuantileSketch::new(QuantileSketch::DEFAULT_ALPHA)
+            .expect("the default accuracy is valid");
+        let (mut requests, mut errors, mut conf_sum, mut conf_n, mut labelled, mut correct) =
+            (0u64, 0u64, 0.0f64, 0u64, 0u64, 0u64);
+        for s in self.slots.iter().filter(|s| (oldest..=newest).contains(&s.number)) {
+            requests += s.requests;
+            errors += s.errors;
+            latency.merge(&s.latency).expect("slots share one accuracy");
+            conf_sum += s.confidence_sum;
+            conf_n += s.confidence_count;
+            labelled += s.labelled;
+            correct += s.correct;
+        }
+        let span_s = self.span_ms() as f64 / 1000.0;
+        WindowStats {
+            window_start: Timestamp::from_millis(oldest * self.slot_ms),
+            window_end: Timestamp::from_millis((newest + 1) * self.slot_ms),
+            request_count: requests,
+            error_count: errors,
+            error_rate: if requests == 0 { 0.0 } else { errors as f64 / requests as f64 },
+            throughput_per_second: requests as f64 / span_s,
+            avg_latency: latency.mean(),
+            p50_latency: latency.quantile(0.5),
+            p95_latency: latency.quantile(0.95),
+            p99_latency: latency.quantile(0.99),
+            max_latency: latency.max(),
+            avg_confidence: (conf_n > 0).then(|| conf_sum / conf_n as f64),
+            labelled_count: labelled,
+            accuracy: (labelled > 0).then(|| correct as f64 / labelled as f64),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn window() -> SlidingWindow {
+        SlidingWindow::new(SlidingWindow::DEFAULT_SPAN, SlidingWindow::DEFAULT_SLOT).unwrap()
+    }
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(1_700_000_000_000 + ms)
+    }
+
+    #[test]
+    fn counts_rates_and_latencies_within_the_window() {
+        let mut w = window();
+        for i in 0..100 {
+            w.record(at(i * 1000), f64::from(i as i32 + 1), i % 10 == 0, Some(0.8));
+        }
+        let s = w.stats(at(99_000));
+        assert_eq!(s.request_count, 100);
+        assert_eq!(s.error_count, 10);
+        assert!((s.error_rate - 0.1).abs() < 1e-12);
+        assert!((s.throughput_per_second - 100.0 / 300.0).abs() < 1e-12);
+        assert_eq!(s.max_latency, Some(100.0));
+        assert!((s.avg_latency.unwrap() - 50.5).abs() < 1e-9);
+        assert!((s.p95_latency.unwrap() - 95.0).abs() <= 0.95);
+        assert!((s.avg_confidence.unwrap() - 0.8).abs() < 1e-12);
+        assert_eq!(s.accuracy, None);
+    }
+
+    #[test]
+    fn old_slots_leave_the_window_and_are_reused() {
+        let mut w = window();
+        w.record(at(0), 1.0, false, None);
+        w.record(at(4 * MIN), 2.0, false, None);
+        assert_eq!(w.stats(at(4 * MIN)).request_count, 2);
+        // Six minutes later the first call is out; the second is still in.
+        assert_eq!(w.stats(at(6 * MIN)).request_count, 1);
+        // A gap with no traffic: nothing left.
+        assert_eq!(w.stats(at(60 * MIN)).request_count, 0);
+        // The ring position of the first call is reused for a new one.
+        w.record(at(5 * MIN), 3.0, false, None);
+        let s = w.stats(at(5 * MIN));
+        assert_eq!(s.request_count, 2);
+        assert_eq!(s.max_latency, Some(3.0));
+    }
+
+    #[test]
+    fn late_feedback_counts_in_the_slot_of_its_prediction() {
+        let mut w = window();
+        w.record(at(0), 1.0, false, None);
+        w.record(at(2 * MIN), 1.0, false, None);
+        w.feedback(at(0), true);
+        w.feedback(at(2 * MIN), false);
+        let s = w.stats(at(3 * MIN));
+        assert_eq!((s.labelled_count, s.accuracy), (2, Some(0.5)));
+        // Once the first prediction's slot has left, its label leaves with it.
+        let s = w.stats(at(6 * MIN));
+        assert_eq!((s.labelled_count, s.accuracy), (1, Some(0.0)));
+        // Feedback for a prediction already out of the window is counted as late.
+        w.record(at(10 * MIN), 1.0, false, None);
+        w.feedback(at(0), true);
+        assert_eq!(w.late(), 1);
+    }
+
+    #[test]
+    fn events_older_than_the_ring_are_late_not_misfiled() {
+        let mut w = window();
+        w.record(at(10 * MIN), 1.0, false, None);
+        // Same ring position, ten minutes earlier: must not land in the newer slot.
+        w.record(at(0), 99.0, false, None);
+        assert_eq!(w.late(), 1);
+        assert_eq!(w.stats(at(10 * MIN)).max_latency, Some(1.0));
+    }
+
+    #[test]
+    fn rejects_windows_that_do_not_split_into_slots() {
+        assert!(SlidingWindow::new(Duration::from_secs(300), Duration::from_secs(7)).is_err());
+        assert!(SlidingWindow::new(Duration::from_secs(300), Duration::ZERO).is_err());
+        assert!(SlidingWindow::new(Duration::from_secs(36_000), Duration::from_secs(1)).is_err());
+    }
+}
