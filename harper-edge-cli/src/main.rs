@@ -53,6 +53,15 @@ enum Command {
         #[arg(long, default_value_t = EventQuery::DEFAULT_LIMIT)]
         limit: usize,
     },
+    /// Show a model's metrics as JSON. Today: the real-time view (the last five minutes of
+    /// calls, read from the store); 5-minute, hourly and daily rollups come next.
+    Metrics {
+        /// `NAME` (newest version) or `NAME:VERSION`.
+        model: String,
+        /// The sliding five-minute window (required until rollups exist).
+        #[arg(long, required = true)]
+        realtime: bool,
+    },
     /// Record the ground truth of an earlier inference.
     Feedback {
         /// The inference id printed by `infer`.
@@ -141,6 +150,7 @@ fn run(cli: Cli) -> Result<()> {
             query.model_version = version;
             engine.events(&query)?.iter().try_for_each(print_json)
         }
+        Command::Metrics { model, realtime: _ } => print_json(&engine.realtime(&model.parse()?)?),
         Command::Feedback { id, outcome } => {
             let event = engine.feedback(&id, parse_json("--outcome", &outcome)?)?;
             print_json(&json!({

@@ -72,6 +72,11 @@ fn add_infer_feedback_events_round_trip_matches_reference() {
     let fb = ok_json_lines(&cli(home.path(), &["feedback", id, "--outcome", "2"]));
     assert_eq!(fb[0]["correct"], true);
 
+    let metrics = ok_json_lines(&cli(home.path(), &["metrics", "iris", "--realtime"]));
+    assert_eq!(metrics[0]["requestCount"], 2);
+    assert_eq!(metrics[0]["labelledCount"], 1);
+    assert_eq!(metrics[0]["accuracy"], 1.0);
+
     let events = ok_json_lines(&cli(home.path(), &["events", "--model", "iris"]));
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["id"], id);

@@ -16,7 +16,9 @@ use crate::registry::{Model, ModelFile, ModelRef, ModelRegistration, sha256_hex}
 use crate::store::{MemoryStore, OutboxEntry, SqliteStore, Store};
 use crate::task;
 pub use crate::telemetry::InferContext;
-use crate::telemetry::{EventQuery, InferenceCall, InferenceEvent, Recorder, outcome_matches};
+use crate::telemetry::{
+    EventQuery, InferenceCall, InferenceEvent, Recorder, WindowStats, outcome_matches,
+};
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
 /// Environment variable naming the data directory.
@@ -352,11 +354,26 @@ impl Engine {
                 "inference '{inference_id}' failed and has no prediction to compare"
             )));
         }
+        let previous = event.correct;
         event.correct = Some(outcome_matches(&event.prediction, &actual_outcome));
         event.actual_outcome = Some(actual_outcome);
         event.feedback_timestamp = Some(self.clock.now());
         self.store.update_event(&event)?;
+        self.recorder.record_feedback(&event, previous)?;
         Ok(event)
+    }
+
+    /// The real-time view of a model version (the newest when `reference` names none): calls,
+    /// errors, throughput, latency percentiles, confidence and accuracy over the last five
+    /// minutes. A process that did not record the calls itself (a CLI invocation, a
+    /// restarted server) reads them from the store on its first query.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown model; [`Error::Storage`] when the store fails.
+    pub fn realtime(&self, reference: &ModelRef) -> Result<WindowStats> {
+        let model = self.model(reference)?;
+        self.recorder.realtime(&model.model_name, &model.model_version)
     }
 
     /// Up to `limit` outbox entries after `after` (see [`Store::outbox`]).

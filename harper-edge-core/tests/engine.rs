@@ -297,3 +297,47 @@ fn engine_is_shared_across_threads() {
     }
     assert_eq!(engine.events(&EventQuery::new().limit(1000)).unwrap().len(), 100);
 }
+
+#[test]
+fn realtime_view_counts_calls_errors_and_late_feedback_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+    let open = || {
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        Engine::builder().store(store).clock(clock.clone()).build()
+    };
+    let engine = open();
+    engine
+        .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+        .unwrap();
+    let iris = "iris".parse().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        clock.advance(Duration::from_secs(5));
+        let row = if i % 5 == 0 { json!([1, 2, 3]) } else { json!([6.7, 3.0, 5.2, 2.3]) };
+        match engine.infer_json(&iris, &row, &InferContext::new()) {
+            Ok(p) => ids.push(p.inference_id),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Shape),
+        }
+    }
+    engine.feedback(&ids[0], json!(2)).unwrap();
+    engine.feedback(&ids[1], json!(0)).unwrap();
+    engine.feedback(&ids[1], json!(2)).unwrap(); // corrected: counted once, as correct
+
+    let live = engine.realtime(&iris).unwrap();
+    assert_eq!((live.request_count, live.error_count), (20, 4));
+    assert!((live.error_rate - 0.2).abs() < 1e-12);
+    assert_eq!((live.labelled_count, live.accuracy), (2, Some(1.0)));
+    assert!(live.p99_latency.unwrap() <= live.max_latency.unwrap() * 1.01);
+    assert!(live.avg_confidence.unwrap() > 0.5);
+
+    // A new process over the same store sees the same view.
+    let restarted = open();
+    assert_eq!(restarted.realtime(&iris).unwrap(), live);
+
+    // Ten minutes without traffic: the window is empty, accuracy unknown.
+    clock.advance(Duration::from_secs(600));
+    let idle = engine.realtime(&iris).unwrap();
+    assert_eq!((idle.request_count, idle.accuracy, idle.p50_latency), (0, None, None));
+    assert_eq!(engine.realtime(&"nope".parse().unwrap()).unwrap_err().kind(), ErrorKind::NotFound);
+}

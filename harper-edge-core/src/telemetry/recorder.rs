@@ -3,11 +3,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Timestamp};
 use crate::error::Result;
 use crate::registry::Model;
 use crate::store::Store;
-use crate::telemetry::InferenceEvent;
+use crate::telemetry::{EventQuery, InferenceEvent, Realtime, SlidingWindow, WindowStats};
 
 /// Caller-supplied context of one call, stored with its event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,14 +65,18 @@ pub struct InferenceCall<'a> {
     pub context: &'a InferContext,
 }
 
-/// Turns every call into an [`InferenceEvent`] and persists it.
+/// Turns every call into an [`InferenceEvent`], persists it, and keeps the real-time view.
 ///
 /// Each event is written to the store (and its outbox) before `record` returns, so a
 /// successful call is never lost.
 pub struct Recorder {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    realtime: Realtime,
 }
+
+/// At most this many stored events seed a model's real-time window in a new process.
+const SEED_LIMIT: usize = 1_000_000;
 
 impl fmt::Debug for Recorder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,7 +87,49 @@ impl fmt::Debug for Recorder {
 impl Recorder {
     /// A recorder writing to `store`, stamping events with `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Recorder { store, clock }
+        let realtime = Realtime::new(SlidingWindow::DEFAULT_SPAN, SlidingWindow::DEFAULT_SLOT)
+            .expect("the default window splits into whole slots");
+        Recorder { store, clock, realtime }
+    }
+
+    /// The stored events of `name:version` within the last window span.
+    fn recent_events(&self, name: &str, version: &str) -> Result<Vec<InferenceEvent>> {
+        let span = i64::try_from(self.realtime.span().as_millis()).unwrap_or(i64::MAX);
+        let from = Timestamp::from_millis(self.clock.now().as_millis().saturating_sub(span));
+        let query = EventQuery::new().model(name).version(version).between(Some(from), None);
+        self.store.events(&query.limit(SEED_LIMIT))
+    }
+
+    /// Counts the ground truth of `event` (just updated in the store) in the real-time view;
+    /// `previous` is the label it replaced, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when seeding the window from the store fails.
+    pub fn record_feedback(&self, event: &InferenceEvent, previous: Option<bool>) -> Result<()> {
+        let Some(correct) = event.correct else { return Ok(()) };
+        let (name, version) = (&event.model_name, &event.model_version);
+        self.realtime.with_window(
+            name,
+            version,
+            || self.recent_events(name, version),
+            |w, seeded| {
+                // A window seeded just now read the updated event from the store already.
+                if !seeded {
+                    w.relabel(event.timestamp, previous, correct);
+                }
+            },
+        )
+    }
+
+    /// The real-time view of `name:version`: the last five minutes of calls.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when seeding the window from the store fails.
+    pub fn realtime(&self, name: &str, version: &str) -> Result<WindowStats> {
+        let now = self.clock.now();
+        self.realtime.stats(name, version, now, || self.recent_events(name, version))
     }
 
     /// Builds the event for `call`, persists it and returns it.
@@ -114,6 +160,21 @@ impl Recorder {
             correct: None,
             feedback_timestamp: None,
         };
+        // Counted before it is stored, so a window seeded here does not read it twice.
+        let (name, version) = (&event.model_name, &event.model_version);
+        self.realtime.with_window(
+            name,
+            version,
+            || self.recent_events(name, version),
+            |w, _| {
+                w.record(
+                    event.timestamp,
+                    event.latency_ms,
+                    event.error.is_some(),
+                    event.confidence,
+                );
+            },
+        )?;
         self.store.insert_event(&event)?;
         Ok(event)
     }

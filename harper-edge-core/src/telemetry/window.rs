@@ -179,15 +179,25 @@ impl SlidingWindow {
 
     /// Records the ground truth of a call made at `predicted_at`.
     pub fn feedback(&mut self, predicted_at: Timestamp, correct: bool) {
+        self.relabel(predicted_at, None, correct);
+    }
+
+    /// Records the ground truth of a call made at `predicted_at` that replaces an earlier
+    /// label (`previous`), so a corrected label is counted once.
+    pub fn relabel(&mut self, predicted_at: Timestamp, previous: Option<bool>, correct: bool) {
         let number = predicted_at.as_millis().div_euclid(self.slot_ms);
         let len = self.slots.len() as i64;
         let slot = &mut self.slots[usize::try_from(number.rem_euclid(len)).unwrap_or(0)];
-        if slot.number == number {
-            slot.labelled += 1;
-            slot.correct += u64::from(correct);
-        } else {
+        if slot.number != number {
             self.late += 1;
+            return;
         }
+        if let Some(previous) = previous {
+            slot.labelled = slot.labelled.saturating_sub(1);
+            slot.correct = slot.correct.saturating_sub(u64::from(previous));
+        }
+        slot.labelled += 1;
+        slot.correct += u64::from(correct);
     }
 
     /// The statistics of the window ending at `now` (the slots whose start lies in
@@ -284,7 +294,8 @@ mod tests {
         w.record(at(0), 1.0, false, None);
         w.record(at(2 * MIN), 1.0, false, None);
         w.feedback(at(0), true);
-        w.feedback(at(2 * MIN), false);
+        w.feedback(at(2 * MIN), true);
+        w.relabel(at(2 * MIN), Some(true), false); // a corrected label counts once
         let s = w.stats(at(3 * MIN));
         assert_eq!((s.labelled_count, s.accuracy), (2, Some(0.5)));
         // Once the first prediction's slot has left, its label leaves with it.
