@@ -3,7 +3,10 @@
 //! recorded. Data goes to `$HARPER_EDGE_HOME` (default `./.harper-edge`).
 use std::collections::BTreeMap;
 
-use harper_edge_core::{Engine, EventQuery, Framework, InferContext, ModelRegistration, Stage};
+use harper_edge_core::{
+    Engine, EventQuery, Framework, Granularity, InferContext, MetricsQuery, ModelRegistration,
+    Stage,
+};
 use serde_json::json;
 
 const CALLS: usize = 300;
@@ -89,6 +92,29 @@ fn main() -> harper_edge_core::Result<()> {
         "feedback        {labelled} labelled, {correct} correct, accuracy {:.3}",
         correct as f64 / labelled.max(1) as f64
     );
+
+    let live = engine.realtime(&reference)?;
+    println!(
+        "last 5 minutes  {} calls, {} errors, p50 {:.3} ms, p99 {:.3} ms, accuracy {}",
+        live.request_count,
+        live.error_count,
+        live.p50_latency.unwrap_or(f64::NAN),
+        live.p99_latency.unwrap_or(f64::NAN),
+        live.accuracy.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"))
+    );
+    // Write this run's rollups (5-minute, hourly, daily rows) before the process exits.
+    engine.flush()?;
+    for row in engine.metrics(&MetricsQuery::new("iris", Granularity::Hourly))?.iter().rev().take(1)
+    {
+        println!(
+            "hourly rollup   {} .. {}: {} calls, error rate {:.3}, p95 {:.3} ms",
+            row.period_start,
+            row.period_end,
+            row.request_count,
+            row.error_rate,
+            row.p95_latency.unwrap_or(f64::NAN)
+        );
+    }
 
     let total = engine.events(&EventQuery::new().model("iris").limit(usize::MAX))?.len();
     println!("events stored   {total} for model iris (all runs of the demo)");

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use harper_edge_core::{
-    Engine, Error, EventQuery, Framework, InferContext, ModelRef, ModelRegistration, Result, Stage,
+    Engine, Error, EventQuery, Framework, InferContext, MetricsQuery, ModelRef, ModelRegistration,
+    Result, Stage, Timestamp,
 };
 use serde_json::{Value, json};
 
@@ -53,13 +54,22 @@ enum Command {
         #[arg(long, default_value_t = EventQuery::DEFAULT_LIMIT)]
         limit: usize,
     },
-    /// Show a model's metrics as JSON. Today: the real-time view (the last five minutes of
-    /// calls, read from the store); 5-minute, hourly and daily rollups come next.
+    /// Show a model's metrics: rollup rows (one JSON object per line, oldest first) or, with
+    /// --realtime, the sliding five-minute view.
     Metrics {
-        /// `NAME` (newest version) or `NAME:VERSION`.
+        /// `NAME` (every version, or the newest with --realtime) or `NAME:VERSION`.
         model: String,
-        /// The sliding five-minute window (required until rollups exist).
-        #[arg(long, required = true)]
+        /// Rollup period: 5min, hourly or daily.
+        #[arg(long, default_value = "hourly", conflicts_with = "realtime")]
+        granularity: String,
+        /// Only periods starting at or after this time (RFC 3339 or epoch milliseconds).
+        #[arg(long, conflicts_with = "realtime")]
+        from: Option<String>,
+        /// Only periods starting before this time (RFC 3339 or epoch milliseconds).
+        #[arg(long, conflicts_with = "realtime")]
+        to: Option<String>,
+        /// The sliding five-minute window instead of rollups.
+        #[arg(long)]
         realtime: bool,
     },
     /// Record the ground truth of an earlier inference.
@@ -112,6 +122,17 @@ fn read_input(arg: &str) -> Result<Value> {
     }
 }
 
+fn parse_time(text: &str) -> Result<Timestamp> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(Timestamp::from_millis(ms));
+    }
+    let t = humantime::parse_rfc3339_weak(text).map_err(|e| {
+        Error::invalid_input(format!("'{text}' is neither RFC 3339 nor epoch milliseconds: {e}"))
+    })?;
+    let ms = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    Ok(Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX)))
+}
+
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string(v)?);
     Ok(())
@@ -139,7 +160,10 @@ fn run(cli: Cli) -> Result<()> {
             let mut context = InferContext::new();
             context.user_id = user_id;
             context.session_id = session_id;
-            let p = engine.infer_json(&reference, &input, &context)?;
+            let p = engine.infer_json(&reference, &input, &context);
+            // Keep the rollups current: this process ends right after the call.
+            engine.flush()?;
+            let p = p?;
             let mut out = serde_json::to_value(&p)?;
             out["outputs"] = p.outputs.to_json();
             print_json(&out)
@@ -150,7 +174,25 @@ fn run(cli: Cli) -> Result<()> {
             query.model_version = version;
             engine.events(&query)?.iter().try_for_each(print_json)
         }
-        Command::Metrics { model, realtime: _ } => print_json(&engine.realtime(&model.parse()?)?),
+        Command::Metrics { model, realtime: true, .. } => {
+            print_json(&engine.realtime(&model.parse()?)?)
+        }
+        Command::Metrics { model, granularity, from, to, realtime: false } => {
+            let reference: ModelRef = model.parse()?;
+            let mut query = MetricsQuery::new(reference.name, granularity.parse()?).between(
+                from.as_deref().map(parse_time).transpose()?,
+                to.as_deref().map(parse_time).transpose()?,
+            );
+            query.model_version = reference.version;
+            engine.metrics(&query)?.iter().try_for_each(|row| {
+                let mut v = serde_json::to_value(row)?;
+                // The sketch is for merging rows, not for reading.
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("latencySketch");
+                }
+                print_json(&v)
+            })
+        }
         Command::Feedback { id, outcome } => {
             let event = engine.feedback(&id, parse_json("--outcome", &outcome)?)?;
             print_json(&json!({

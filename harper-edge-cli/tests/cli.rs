@@ -77,6 +77,18 @@ fn add_infer_feedback_events_round_trip_matches_reference() {
     assert_eq!(metrics[0]["labelledCount"], 1);
     assert_eq!(metrics[0]["accuracy"], 1.0);
 
+    // Every `infer` flushes its rollups: two calls in this hour (same 5-minute period unless
+    // the test straddles a boundary, so count across rows).
+    let hourly = ok_json_lines(&cli(home.path(), &["metrics", "iris", "--granularity", "hourly"]));
+    let calls: u64 = hourly.iter().map(|r| r["requestCount"].as_u64().unwrap()).sum();
+    assert_eq!(calls, 2);
+    assert!(hourly[0].get("p95Latency").is_some() && hourly[0].get("latencySketch").is_none());
+    let e = err_line(&cli(home.path(), &["metrics", "iris", "--granularity", "weekly"]));
+    assert!(e.contains("unknown granularity 'weekly'"), "{e}");
+    let none =
+        ok_json_lines(&cli(home.path(), &["metrics", "iris", "--from", "2999-01-01T00:00:00Z"]));
+    assert!(none.is_empty());
+
     let events = ok_json_lines(&cli(home.path(), &["events", "--model", "iris"]));
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["id"], id);

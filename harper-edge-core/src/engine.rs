@@ -17,7 +17,8 @@ use crate::store::{MemoryStore, OutboxEntry, SqliteStore, Store};
 use crate::task;
 pub use crate::telemetry::InferContext;
 use crate::telemetry::{
-    EventQuery, InferenceCall, InferenceEvent, Recorder, WindowStats, outcome_matches,
+    EventQuery, InferenceCall, InferenceEvent, MetricsQuery, ModelMetrics, Recorder, WindowStats,
+    outcome_matches,
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
@@ -374,6 +375,37 @@ impl Engine {
     pub fn realtime(&self, reference: &ModelRef) -> Result<WindowStats> {
         let model = self.model(reference)?;
         self.recorder.realtime(&model.model_name, &model.model_version)
+    }
+
+    /// Writes the metrics of every 5-minute period that has ended (by the engine's clock) and
+    /// updates the hourly and daily rows they roll up into; call it on a schedule (every
+    /// minute, say) and the rollups stay current. Returns the rows written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the store fails; the unwritten rows stay pending.
+    pub fn tick(&self) -> Result<Vec<ModelMetrics>> {
+        self.recorder.flush(Some(self.clock.now()))
+    }
+
+    /// Like [`Engine::tick`], but also writes the periods still open (their rows are completed
+    /// by later flushes, since rows merge). Call it before a process exits: a process killed
+    /// without it loses the metrics of the periods not yet flushed, never the events.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::tick`].
+    pub fn flush(&self) -> Result<Vec<ModelMetrics>> {
+        self.recorder.flush(None)
+    }
+
+    /// Stored metrics rows matching `query`, oldest period first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the store fails.
+    pub fn metrics(&self, query: &MetricsQuery) -> Result<Vec<ModelMetrics>> {
+        self.store.metrics(query)
     }
 
     /// Up to `limit` outbox entries after `after` (see [`Store::outbox`]).

@@ -36,5 +36,7 @@ pub use engine::{Engine, EngineBuilder, InferContext, Prediction};
 pub use error::{Error, ErrorKind, Result};
 pub use registry::{Model, ModelRef, ModelRegistration, Stage};
 pub use store::{MemoryStore, OutboxEntry, SqliteStore, Store, Table};
-pub use telemetry::{EventQuery, InferenceEvent, WindowStats};
+pub use telemetry::{
+    EventQuery, Granularity, InferenceEvent, MetricsQuery, ModelMetrics, WindowStats,
+};
 pub use tensor::{DType, Inputs, Outputs, Tensor, TensorData, TensorInfo};

@@ -341,3 +341,114 @@ fn realtime_view_counts_calls_errors_and_late_feedback_and_survives_a_restart() 
     assert_eq!((idle.request_count, idle.accuracy, idle.p50_latency), (0, None, None));
     assert_eq!(engine.realtime(&"nope".parse().unwrap()).unwrap_err().kind(), ErrorKind::NotFound);
 }
+
+#[test]
+fn rollups_close_on_tick_merge_late_calls_and_roll_up_to_hours_and_days() {
+    use harper_edge_core::{Granularity, MetricsQuery};
+    let start = 1_700_006_400_000; // a day boundary (UTC midnight) plus nothing
+    assert_eq!(start % 86_400_000, 0);
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(start)));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let engine = Engine::builder().store(store.clone()).clock(clock.clone()).build();
+    engine
+        .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+        .unwrap();
+    let iris = "iris".parse().unwrap();
+    let good = json!([6.7, 3.0, 5.2, 2.3]);
+    // Two hours of traffic, one call a minute, every tenth one malformed.
+    for minute in 0..120 {
+        clock.set(Timestamp::from_millis(start + minute * 60_000));
+        let row = if minute % 10 == 0 { json!([1, 2]) } else { good.clone() };
+        let _ = engine.infer_json(&iris, &row, &InferContext::new());
+        if minute % 7 == 0 {
+            engine.tick().unwrap();
+        }
+    }
+    engine.tick().unwrap();
+    let five = MetricsQuery::new("iris", Granularity::FiveMinutes);
+    let rows = engine.metrics(&five).unwrap();
+    // The period 01:55-02:00 is still open at 01:59: 23 closed periods of five calls.
+    assert_eq!(rows.len(), 23);
+    assert!(rows.iter().all(|r| r.request_count == 5));
+    assert_eq!(rows.iter().map(|r| r.error_count).sum::<u64>(), 12);
+    assert!(rows.windows(2).all(|w| w[0].period_start < w[1].period_start));
+
+    // Flushing writes the open period too; the hourly rows are the merge of their 5-minute rows.
+    engine.flush().unwrap();
+    let hourly = engine.metrics(&MetricsQuery::new("iris", Granularity::Hourly)).unwrap();
+    assert_eq!(
+        hourly.iter().map(|r| (r.request_count, r.error_count)).collect::<Vec<_>>(),
+        [(60, 6), (60, 6)]
+    );
+    let first_hour = engine
+        .metrics(&five.clone().between(None, Some(Timestamp::from_millis(start + 3_600_000))))
+        .unwrap();
+    let merged = harper_edge_core::ModelMetrics::merged(
+        "iris",
+        "1",
+        Granularity::Hourly,
+        Timestamp::from_millis(start),
+        &first_hour,
+    )
+    .unwrap();
+    assert_eq!(hourly[0], merged);
+    assert!((hourly[0].error_rate - 0.1).abs() < 1e-12);
+    assert!((hourly[0].throughput_per_second - 60.0 / 3600.0).abs() < 1e-12);
+    let daily = engine.metrics(&MetricsQuery::new("iris", Granularity::Daily)).unwrap();
+    assert_eq!(daily.len(), 1);
+    assert_eq!(daily[0].request_count, 120);
+    assert_eq!(daily[0].max_latency, hourly.iter().filter_map(|r| r.max_latency).reduce(f64::max));
+
+    // A late call for a period already written is merged into its row, and up the chain.
+    let before = rows[0].clone();
+    clock.set(Timestamp::from_millis(start + 60_000));
+    engine.infer_json(&iris, &good, &InferContext::new()).unwrap();
+    clock.set(Timestamp::from_millis(start + 3 * 3_600_000));
+    engine.tick().unwrap();
+    let after = harper_edge_core::Store::metrics_row(store.as_ref(), &before.id).unwrap().unwrap();
+    assert_eq!(after.request_count, before.request_count + 1);
+    assert_eq!(
+        engine.metrics(&MetricsQuery::new("iris", Granularity::Daily)).unwrap()[0].request_count,
+        121
+    );
+}
+
+#[test]
+fn a_process_killed_before_flushing_loses_only_unflushed_metrics() {
+    use harper_edge_core::{Granularity, MetricsQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_006_400_000)));
+    {
+        let engine = Engine::builder()
+            .store(Arc::new(SqliteStore::open(dir.path()).unwrap()))
+            .clock(clock.clone())
+            .build();
+        engine
+            .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+            .unwrap();
+        for _ in 0..3 {
+            engine
+                .infer_json(
+                    &"iris".parse().unwrap(),
+                    &json!([5.1, 3.5, 1.4, 0.2]),
+                    &InferContext::new(),
+                )
+                .unwrap();
+        }
+        // Dropped without flush: as if the process died.
+    }
+    let engine = Engine::builder()
+        .store(Arc::new(SqliteStore::open(dir.path()).unwrap()))
+        .clock(clock)
+        .build();
+    assert_eq!(engine.events(&EventQuery::new()).unwrap().len(), 3, "events are durable");
+    assert!(
+        engine.metrics(&MetricsQuery::new("iris", Granularity::FiveMinutes)).unwrap().is_empty()
+    );
+    assert_eq!(
+        engine.realtime(&"iris".parse().unwrap()).unwrap().request_count,
+        3,
+        "the live view is rebuilt from events"
+    );
+}

@@ -5,7 +5,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::registry::{Model, ModelFile};
 use crate::store::{OutboxEntry, Store, Table};
-use crate::telemetry::{EventQuery, InferenceEvent};
+use crate::telemetry::{EventQuery, InferenceEvent, MetricsQuery, ModelMetrics};
 
 /// A store that keeps everything in memory; for tests, and for hosts that mirror every record
 /// into their own tables through the outbox.
@@ -29,6 +29,7 @@ struct Inner {
     dropped_events: u64,
     outbox: BTreeMap<u64, OutboxEntry>,
     next_outbox_seq: u64,
+    metrics: BTreeMap<String, ModelMetrics>,
 }
 
 impl Inner {
@@ -161,6 +162,29 @@ impl Store for MemoryStore {
         let at = event.feedback_timestamp.unwrap_or(event.timestamp);
         inner.push_outbox(Table::InferenceEvent, &event.id, record, at);
         Ok(())
+    }
+
+    fn metrics_row(&self, id: &str) -> Result<Option<ModelMetrics>> {
+        Ok(self.lock().metrics.get(id).cloned())
+    }
+
+    fn upsert_metrics(&self, row: &ModelMetrics) -> Result<()> {
+        let record = serde_json::to_value(row)?;
+        let mut inner = self.lock();
+        inner.metrics.insert(row.id.clone(), row.clone());
+        inner.push_outbox(Table::ModelMetrics, &row.id, record, row.period_end);
+        Ok(())
+    }
+
+    fn metrics(&self, query: &MetricsQuery) -> Result<Vec<ModelMetrics>> {
+        let inner = self.lock();
+        let mut rows: Vec<ModelMetrics> =
+            inner.metrics.values().filter(|r| query.matches(r)).cloned().collect();
+        rows.sort_by(|a, b| {
+            (a.period_start, &a.model_version).cmp(&(b.period_start, &b.model_version))
+        });
+        rows.truncate(query.effective_limit());
+        Ok(rows)
     }
 
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>> {

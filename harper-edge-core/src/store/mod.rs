@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::registry::{Model, ModelFile};
-use crate::telemetry::{EventQuery, InferenceEvent};
+use crate::telemetry::{EventQuery, InferenceEvent, MetricsQuery, ModelMetrics};
 
 mod memory;
 mod sqlite;
@@ -29,6 +29,8 @@ pub enum Table {
     Model,
     /// [`InferenceEvent`] records.
     InferenceEvent,
+    /// [`ModelMetrics`] rows.
+    ModelMetrics,
 }
 
 impl Table {
@@ -37,6 +39,7 @@ impl Table {
         match self {
             Table::Model => "Model",
             Table::InferenceEvent => "InferenceEvent",
+            Table::ModelMetrics => "ModelMetrics",
         }
     }
 
@@ -44,6 +47,7 @@ impl Table {
         match s {
             "Model" => Some(Table::Model),
             "InferenceEvent" => Some(Table::InferenceEvent),
+            "ModelMetrics" => Some(Table::ModelMetrics),
             _ => None,
         }
     }
@@ -132,6 +136,27 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// [`crate::Error::NotFound`] when no event has this id.
     fn update_event(&self, event: &InferenceEvent) -> Result<()>;
 
+    /// The metrics row with this id, if stored.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn metrics_row(&self, id: &str) -> Result<Option<ModelMetrics>>;
+
+    /// Inserts or replaces a metrics row (by id).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn upsert_metrics(&self, row: &ModelMetrics) -> Result<()>;
+
+    /// Metrics rows matching `query`, oldest period first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn metrics(&self, query: &MetricsQuery) -> Result<Vec<ModelMetrics>>;
+
     /// Up to `limit` outbox entries with `seq > after`, in order.
     ///
     /// # Errors
@@ -201,6 +226,38 @@ pub(crate) mod conformance {
         models_round_trip(store.as_ref());
         events_filter_and_order(store.as_ref());
         outbox_is_ordered_and_prunable(store.as_ref());
+        metrics_upsert_and_query(store.as_ref());
+    }
+
+    fn metrics_upsert_and_query(store: &dyn Store) {
+        use crate::telemetry::{Granularity, QuantileSketch};
+        let row = |start: i64, latencies: &[f64]| {
+            let mut s = QuantileSketch::new(0.01).unwrap();
+            latencies.iter().for_each(|&v| s.add(v));
+            ModelMetrics::new(
+                "m",
+                "1",
+                Granularity::FiveMinutes,
+                Timestamp::from_millis(start),
+                0,
+                s,
+            )
+        };
+        let (a, b) = (row(300_000, &[1.0]), row(0, &[2.0, 3.0]));
+        store.upsert_metrics(&a).unwrap();
+        store.upsert_metrics(&b).unwrap();
+        let replaced = row(300_000, &[1.0, 4.0]);
+        store.upsert_metrics(&replaced).unwrap();
+        assert_eq!(store.metrics_row(&a.id).unwrap(), Some(replaced.clone()));
+        let q = MetricsQuery::new("m", Granularity::FiveMinutes);
+        assert_eq!(store.metrics(&q).unwrap(), [b.clone(), replaced.clone()], "oldest first");
+        let later = q.clone().between(Some(Timestamp::from_millis(1)), None);
+        assert_eq!(store.metrics(&later).unwrap(), std::slice::from_ref(&replaced));
+        assert!(store.metrics(&MetricsQuery::new("m", Granularity::Hourly)).unwrap().is_empty());
+        assert!(store.metrics(&q.clone().version("2")).unwrap().is_empty());
+        let last = store.outbox(0, 1000).unwrap().pop().unwrap();
+        assert_eq!((last.table, last.id.as_str()), (Table::ModelMetrics, replaced.id.as_str()));
+        assert_eq!(last.record["requestCount"], json!(2));
     }
 
     fn models_round_trip(store: &dyn Store) {

@@ -10,7 +10,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::registry::{Model, ModelFile, sha256_hex};
 use crate::store::{OutboxEntry, Store, Table};
-use crate::telemetry::{EventQuery, InferenceEvent};
+use crate::telemetry::{EventQuery, InferenceEvent, MetricsQuery, ModelMetrics};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "harper-edge.db";
@@ -20,7 +20,8 @@ pub const MODELS_DIR: &str = "models";
 /// Schema migrations, applied in order; `PRAGMA user_version` holds how many have run.
 /// Records are stored whole as JSON beside the columns queries filter on, so a new optional
 /// field needs no migration.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
     CREATE TABLE model (
         seq           INTEGER PRIMARY KEY AUTOINCREMENT,
         id            TEXT NOT NULL UNIQUE,
@@ -48,7 +49,20 @@ const MIGRATIONS: &[&str] = &[r"
         record     TEXT NOT NULL,
         created_at INTEGER NOT NULL
     );
-"];
+",
+    r"
+    CREATE TABLE model_metrics (
+        id            TEXT PRIMARY KEY,
+        model_name    TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        granularity   TEXT NOT NULL,
+        period_start  INTEGER NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE INDEX model_metrics_by_model
+        ON model_metrics (model_name, granularity, period_start);
+",
+];
 
 /// Options of [`SqliteStore::open_with`].
 #[derive(Debug, Clone, Default)]
@@ -330,6 +344,59 @@ impl Store for SqliteStore {
         self.append_outbox(&tx, Table::InferenceEvent, &event.id, &record, at)?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn metrics_row(&self, id: &str) -> Result<Option<ModelMetrics>> {
+        let conn = self.lock();
+        let record: Option<String> = conn
+            .query_row("SELECT record FROM model_metrics WHERE id = ?1", params![id], |r| r.get(0))
+            .optional()?;
+        record.as_deref().map(decode).transpose()
+    }
+
+    fn upsert_metrics(&self, row: &ModelMetrics) -> Result<()> {
+        let record = serde_json::to_string(row)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO model_metrics (id, model_name, model_version, granularity, period_start, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+            params![
+                row.id,
+                row.model_name,
+                row.model_version,
+                row.granularity.as_str(),
+                row.period_start.as_millis(),
+                record
+            ],
+        )?;
+        self.append_outbox(&tx, Table::ModelMetrics, &row.id, &record, row.period_end)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn metrics(&self, query: &MetricsQuery) -> Result<Vec<ModelMetrics>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT record FROM model_metrics
+             WHERE model_name = ?1 AND granularity = ?2 AND (?3 IS NULL OR model_version = ?3)
+               AND (?4 IS NULL OR period_start >= ?4) AND (?5 IS NULL OR period_start < ?5)
+             ORDER BY period_start, model_version LIMIT ?6",
+        )?;
+        let limit = i64::try_from(query.effective_limit()).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![
+                query.model_name,
+                query.granularity.as_str(),
+                query.model_version,
+                query.from.map(Timestamp::as_millis),
+                query.to.map(Timestamp::as_millis),
+                limit
+            ],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|r| decode(&r?)).collect()
     }
 
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>> {

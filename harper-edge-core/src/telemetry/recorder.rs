@@ -7,7 +7,10 @@ use crate::clock::{Clock, Timestamp};
 use crate::error::Result;
 use crate::registry::Model;
 use crate::store::Store;
-use crate::telemetry::{EventQuery, InferenceEvent, Realtime, SlidingWindow, WindowStats};
+use crate::telemetry::{
+    EventQuery, InferenceEvent, MetricsQuery, ModelMetrics, Pending, Realtime, SlidingWindow,
+    WindowStats,
+};
 
 /// Caller-supplied context of one call, stored with its event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,6 +76,7 @@ pub struct Recorder {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     realtime: Realtime,
+    pending: Pending,
 }
 
 /// At most this many stored events seed a model's real-time window in a new process.
@@ -89,7 +93,7 @@ impl Recorder {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let realtime = Realtime::new(SlidingWindow::DEFAULT_SPAN, SlidingWindow::DEFAULT_SLOT)
             .expect("the default window splits into whole slots");
-        Recorder { store, clock, realtime }
+        Recorder { store, clock, realtime, pending: Pending::default() }
     }
 
     /// The stored events of `name:version` within the last window span.
@@ -120,6 +124,74 @@ impl Recorder {
                 }
             },
         )
+    }
+
+    /// Writes the 5-minute rows of the periods that ended by `until` (every period, open ones
+    /// too, when `None`), merging each into the row already stored for its period, then
+    /// recomputes the hourly and daily rows of the periods touched from their finer rows.
+    /// Returns the rows written, finest first. A row that cannot be written stays pending for
+    /// the next flush.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    pub fn flush(&self, until: Option<Timestamp>) -> Result<Vec<ModelMetrics>> {
+        let mut rows = self.pending.take(until);
+        let mut written = Vec::with_capacity(rows.len());
+        while let Some(row) = rows.pop() {
+            let stored = self.store.metrics_row(&row.id).and_then(|existing| {
+                let row = match existing {
+                    Some(old) => ModelMetrics::merged(
+                        &row.model_name,
+                        &row.model_version,
+                        row.granularity,
+                        row.period_start,
+                        [&old, &row],
+                    )?,
+                    None => row.clone(),
+                };
+                self.store.upsert_metrics(&row).map(|()| row)
+            });
+            match stored {
+                Ok(row) => written.push(row),
+                Err(e) => {
+                    self.pending.restore(row);
+                    rows.into_iter().for_each(|r| self.pending.restore(r));
+                    return Err(e);
+                }
+            }
+        }
+        let mut finer = written.clone();
+        while let Some(granularity) = finer.first().and_then(|r| r.granularity.coarser()) {
+            let mut periods: Vec<(String, String, Timestamp)> = finer
+                .iter()
+                .map(|r| {
+                    (
+                        r.model_name.clone(),
+                        r.model_version.clone(),
+                        granularity.period_start(r.period_start),
+                    )
+                })
+                .collect();
+            periods.sort();
+            periods.dedup();
+            let child = finer[0].granularity;
+            finer = Vec::with_capacity(periods.len());
+            for (name, version, start) in periods {
+                let end = Timestamp::from_millis(start.as_millis() + granularity.millis());
+                let children = self.store.metrics(
+                    &MetricsQuery::new(&name, child)
+                        .version(&version)
+                        .between(Some(start), Some(end))
+                        .limit(usize::MAX),
+                )?;
+                let row = ModelMetrics::merged(&name, &version, granularity, start, &children)?;
+                self.store.upsert_metrics(&row)?;
+                finer.push(row);
+            }
+            written.extend(finer.iter().cloned());
+        }
+        Ok(written)
     }
 
     /// The real-time view of `name:version`: the last five minutes of calls.
@@ -175,6 +247,14 @@ impl Recorder {
                 );
             },
         )?;
+        self.pending.record(
+            &call.model.id,
+            name,
+            version,
+            event.timestamp,
+            event.latency_ms,
+            event.error.is_some(),
+        );
         self.store.insert_event(&event)?;
         Ok(event)
     }
