@@ -71,6 +71,36 @@ export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
 
+/** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
+export interface RealtimeMetrics {
+  /** Start of the window (inclusive), epoch milliseconds. */
+  windowStart: number
+  /** End of the window (exclusive), epoch milliseconds: the end of the current 10 s slot. */
+  windowEnd: number
+  /** Calls in the window, failed ones included. */
+  requestCount: number
+  /** Failed calls in the window. */
+  errorCount: number
+  /** `errorCount / requestCount` (0 without calls). */
+  errorRate: number
+  /** `requestCount` divided by the window's length in seconds. */
+  throughputPerSecond: number
+  /** Mean latency in milliseconds; `null` without calls (as for every latency). */
+  avgLatency: number | null
+  /** Median latency (p50, p95 and p99 within the sketch's relative accuracy). */
+  p50Latency: number | null
+  p95Latency: number | null
+  p99Latency: number | null
+  /** Largest latency (exact). */
+  maxLatency: number | null
+  /** Mean confidence of the calls that reported one. */
+  avgConfidence: number | null
+  /** Calls in the window whose ground truth has arrived (`feedback`). */
+  labelledCount: number
+  /** Share of the labelled calls that were correct; `null` when none is labelled. */
+  accuracy: number | null
+}
+
 /** The stable `code` of every error this package throws or rejects with. */
 export type ErrorCode =
   | 'HARPER_EDGE_INVALID_INPUT'
@@ -152,6 +182,13 @@ export declare class Engine {
    * earlier one.
    */
   feedback(inferenceId: string, actualOutcome: unknown): InferenceEvent
+  /**
+   * The real-time view of a model (`"name"` for its newest version, or `"name:version"`):
+   * calls, errors, throughput, latency percentiles, confidence and accuracy over the last
+   * five minutes, fed by every call and feedback. Cheap: read from memory (an engine that
+   * did not record the calls itself reads them from its store on the first query).
+   */
+  realtime(model: string): RealtimeMetrics
   /**
    * Up to `limit` (default 1000) new or changed records with `seq > after` (default 0), in
    * write order. Copy each `record` into table `table` with upsert semantics, then call

@@ -71,6 +71,36 @@ export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
 
+/** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
+export interface RealtimeMetrics {
+  /** Start of the window (inclusive), epoch milliseconds. */
+  windowStart: number
+  /** End of the window (exclusive), epoch milliseconds: the end of the current 10 s slot. */
+  windowEnd: number
+  /** Calls in the window, failed ones included. */
+  requestCount: number
+  /** Failed calls in the window. */
+  errorCount: number
+  /** `errorCount / requestCount` (0 without calls). */
+  errorRate: number
+  /** `requestCount` divided by the window's length in seconds. */
+  throughputPerSecond: number
+  /** Mean latency in milliseconds; `null` without calls (as for every latency). */
+  avgLatency: number | null
+  /** Median latency (p50, p95 and p99 within the sketch's relative accuracy). */
+  p50Latency: number | null
+  p95Latency: number | null
+  p99Latency: number | null
+  /** Largest latency (exact). */
+  maxLatency: number | null
+  /** Mean confidence of the calls that reported one. */
+  avgConfidence: number | null
+  /** Calls in the window whose ground truth has arrived (`feedback`). */
+  labelledCount: number
+  /** Share of the labelled calls that were correct; `null` when none is labelled. */
+  accuracy: number | null
+}
+
 /** The stable `code` of every error this package throws or rejects with. */
 export type ErrorCode =
   | 'HARPER_EDGE_INVALID_INPUT'

@@ -225,6 +225,15 @@ impl Engine {
         })
     }
 
+    /// The real-time view of a model (`"name"` for its newest version, or `"name:version"`):
+    /// calls, errors, throughput, latency percentiles, confidence and accuracy over the last
+    /// five minutes, fed by every call and feedback. Cheap: read from memory (an engine that
+    /// did not record the calls itself reads them from its store on the first query).
+    #[napi(ts_args_type = "model: string", ts_return_type = "RealtimeMetrics")]
+    pub fn realtime(&self, model: Unknown<'_>) -> Result<Value> {
+        sync(|| record(self.engine.realtime(&convert::model_ref(&model)?)?))
+    }
+
     /// Up to `limit` (default 1000) new or changed records with `seq > after` (default 0), in
     /// write order. Copy each `record` into table `table` with upsert semantics, then call
     /// `pruneOutbox` with the last `seq` copied.

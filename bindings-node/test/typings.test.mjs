@@ -63,6 +63,7 @@ test('record interfaces list exactly the fields the addon returns', async () => 
     TensorInfo: engine.model('iris').inputSchema[0],
     Prediction: p,
     OutputTensor: p.outputs.probabilities,
+    RealtimeMetrics: engine.realtime('iris'),
   }
   for (const [name, value] of Object.entries(samples)) {
     assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)

@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::error::Detach;
 use crate::json;
 use crate::registry::PyModel;
-use crate::telemetry::PyInferenceEvent;
+use crate::telemetry::{self, PyInferenceEvent};
 use crate::tensor;
 
 /// Registers, resolves and runs models; records every call.
@@ -147,6 +147,14 @@ impl PyEngine {
     ) -> PyResult<PyInferenceEvent> {
         let outcome = json::from_py(outcome)?;
         py.run_core(|| self.inner.feedback(inference_id, outcome)).map(PyInferenceEvent::from)
+    }
+
+    /// The real-time view of `model` (`"name"` for its newest version, or `"name:version"`):
+    /// calls, errors, latency percentiles, confidence and accuracy over the last five minutes,
+    /// as a dict with snake_case keys.
+    fn realtime<'py>(&self, py: Python<'py>, model: &str) -> PyResult<Bound<'py, PyDict>> {
+        let stats = py.run_core(|| self.inner.realtime(&model.parse::<ModelRef>()?))?;
+        telemetry::realtime_to_py(py, &stats)
     }
 
     /// Up to `limit` outbox entries with `seq > after`, as dicts (`seq`, `table`, `id`,

@@ -1,7 +1,9 @@
-//! `InferenceEvent`: the record of one inference call and its feedback.
+//! `InferenceEvent`: the record of one inference call and its feedback; the real-time view of
+//! a model as a dict.
 
-use harper_edge_core::InferenceEvent;
+use harper_edge_core::{InferenceEvent, WindowStats};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::json;
 
@@ -134,4 +136,46 @@ impl PyInferenceEvent {
             e.id, e.model_name, e.model_version
         ))
     }
+}
+
+/// The real-time statistics of a model as a dict with snake_case keys (`RealtimeMetrics` in
+/// the stubs); `None` where there is no data, timestamps as integer epoch milliseconds.
+pub(crate) fn realtime_to_py<'py>(
+    py: Python<'py>,
+    stats: &WindowStats,
+) -> PyResult<Bound<'py, PyDict>> {
+    // Destructured in full, so a field added to the core fails to compile here until it is
+    // added to the dict (and to `RealtimeMetrics` in `python/harper_edge/_types.py`).
+    let WindowStats {
+        window_start,
+        window_end,
+        request_count,
+        error_count,
+        error_rate,
+        throughput_per_second,
+        avg_latency,
+        p50_latency,
+        p95_latency,
+        p99_latency,
+        max_latency,
+        avg_confidence,
+        labelled_count,
+        accuracy,
+    } = stats;
+    let dict = PyDict::new(py);
+    dict.set_item("window_start", window_start.as_millis())?;
+    dict.set_item("window_end", window_end.as_millis())?;
+    dict.set_item("request_count", request_count)?;
+    dict.set_item("error_count", error_count)?;
+    dict.set_item("error_rate", error_rate)?;
+    dict.set_item("throughput_per_second", throughput_per_second)?;
+    dict.set_item("avg_latency", avg_latency)?;
+    dict.set_item("p50_latency", p50_latency)?;
+    dict.set_item("p95_latency", p95_latency)?;
+    dict.set_item("p99_latency", p99_latency)?;
+    dict.set_item("max_latency", max_latency)?;
+    dict.set_item("avg_confidence", avg_confidence)?;
+    dict.set_item("labelled_count", labelled_count)?;
+    dict.set_item("accuracy", accuracy)?;
+    Ok(dict)
 }

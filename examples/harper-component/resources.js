@@ -1,5 +1,7 @@
 // harper-edge inside HarperDB: the engine runs in-process (one per worker thread), Harper serves
 // the endpoints and keeps the Model and InferenceEvent tables, filled from the engine's outbox.
+// Every export that is a Resource class is served at its name; an exported plain object nests
+// its resources under its name (`monitoring.metrics` → `/monitoring/metrics`).
 import { fileURLToPath } from 'node:url'
 
 import { Engine, outcomeMatches } from 'harper-edge'
@@ -161,3 +163,31 @@ export class UploadModel extends Resource {
     })
   }
 }
+
+/**
+ * `GET /monitoring/metrics/{modelName}/realtime[?modelVersion=…]` → the engine's real-time view
+ * of the model (its newest version unless `modelVersion` names one): calls, errors, throughput,
+ * latency percentiles, confidence and accuracy over the last five minutes.
+ *
+ * Served from this worker thread's engine: with several threads, each answers for the calls it
+ * received itself.
+ */
+class MonitoringMetrics extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      // Harper hands the path after /monitoring/metrics: `/iris/realtime`.
+      const segments = target.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+      if (segments.length !== 2 || segments[1] !== 'realtime') {
+        throw new HttpError(
+          'HARPER_EDGE_NOT_FOUND',
+          `no such endpoint: GET /monitoring/metrics${target.pathname} (try /monitoring/metrics/{modelName}/realtime)`,
+        )
+      }
+      return engine.realtime(modelRef(segments[0], target.get('modelVersion')))
+    })
+  }
+}
+
+export const monitoring = { metrics: MonitoringMetrics }

@@ -27,6 +27,7 @@ from harper_edge._native import (
     StorageError,
     __version__,
 )
+from harper_edge._types import RealtimeMetrics
 
 __all__ = [
     "BackendError",
@@ -46,6 +47,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "Prediction",
+    "RealtimeMetrics",
     "ShapeError",
     "StorageError",
     "__version__",

@@ -6,6 +6,8 @@ from typing import Any, TypeAlias, final
 import numpy as np
 import numpy.typing as npt
 
+from harper_edge._types import RealtimeMetrics
+
 __all__ = [
     "Engine",
     "Prediction",
@@ -117,6 +119,17 @@ class Engine:
         Sets ``actual_outcome``, ``correct`` (whether the prediction equals the
         outcome; ``1`` equals ``1.0``) and ``feedback_timestamp``. ``outcome`` is
         any JSON-like value (numpy scalars included) other than ``None``.
+        """
+
+    def realtime(self, model: str) -> RealtimeMetrics:
+        """The real-time view of ``model`` (``"name"`` for its newest version, or
+        ``"name:version"``): calls, errors, throughput, latency percentiles, confidence
+        and accuracy over the last five minutes, fed by every call and feedback.
+
+        A dict with snake_case keys (see ``RealtimeMetrics``); ``None`` where there is
+        no data. An engine that did not record the calls itself (a fresh
+        ``Engine.open`` on an existing store) reads them from the store on its first
+        query. Raises ``NotFoundError`` for an unknown model.
         """
 
     def outbox(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:

@@ -337,3 +337,55 @@ harperTest('feedback for an event this worker does not hold is recorded in the t
   assert.equal(row.modelName, 'iris', 'the other fields are kept')
   assert.ok(row.feedbackTimestamp >= row.timestamp)
 })
+
+harperTest('GET /monitoring/metrics/{modelName}/realtime counts what this test sent', async () => {
+  assert.ok(predictions.length > 2, 'needs the predictions and feedback of the tests above')
+  // iris:1 answered every reference row and the wrong-shape call of the errors test; two of its
+  // predictions got feedback, one right and one wrong. (One Harper thread: one engine saw all.)
+  const v1 = await get('/monitoring/metrics/iris/realtime?modelVersion=1')
+  assert.equal(v1.status, 200, JSON.stringify(v1.body))
+  assert.deepEqual(Object.keys(v1.body).sort(), [
+    'accuracy',
+    'avgConfidence',
+    'avgLatency',
+    'errorCount',
+    'errorRate',
+    'labelledCount',
+    'maxLatency',
+    'p50Latency',
+    'p95Latency',
+    'p99Latency',
+    'requestCount',
+    'throughputPerSecond',
+    'windowEnd',
+    'windowStart',
+  ])
+  assert.equal(v1.body.requestCount, predictions.length + 1)
+  assert.equal(v1.body.errorCount, 1)
+  assert.equal(v1.body.labelledCount, 2)
+  assert.equal(v1.body.accuracy, 0.5)
+  assert.equal(v1.body.windowEnd - v1.body.windowStart, 300_000)
+  assert.ok(v1.body.maxLatency >= Math.max(...predictions.map((p) => p.latencyMs)))
+  assert.ok(v1.body.avgConfidence > 0 && v1.body.avgConfidence <= 1)
+
+  // Without modelVersion: the newest version, iris:2, which answered one call.
+  const newest = await get('/monitoring/metrics/iris/realtime')
+  assert.equal(newest.status, 200, JSON.stringify(newest.body))
+  assert.equal(newest.body.requestCount, 1)
+  assert.equal(newest.body.errorCount, 0)
+  assert.equal(newest.body.labelledCount, 0)
+  assert.equal(newest.body.accuracy, null)
+
+  const unknown = await get('/monitoring/metrics/nope/realtime')
+  assert.equal(unknown.status, 404)
+  assert.deepEqual(unknown.body, { error: "model 'nope' not found", code: 'HARPER_EDGE_NOT_FOUND' })
+  const noVersion = await get('/monitoring/metrics/iris/realtime?modelVersion=9')
+  assert.equal(noVersion.status, 404)
+  assert.equal(noVersion.body.code, 'HARPER_EDGE_NOT_FOUND')
+  const noRoute = await get('/monitoring/metrics/iris')
+  assert.equal(noRoute.status, 404)
+  assert.equal(noRoute.body.code, 'HARPER_EDGE_NOT_FOUND')
+  const badVersion = await get('/monitoring/metrics/iris/realtime?modelVersion=')
+  assert.equal(badVersion.status, 400)
+  assert.equal(badVersion.body.code, 'HARPER_EDGE_INVALID_INPUT')
+})
