@@ -68,7 +68,7 @@ harper-test: harper-setup
 	cd examples/harper-component && node --test test/
 
 bench:
-	cargo bench -p harper-edge-benches
+	cargo bench -p harper-edge-benches --bench inference
 
 clean-home:
 	rm -rf .harper-edge
