@@ -12,7 +12,8 @@ use crate::telemetry::{InferenceEvent, SlidingWindow, WindowStats};
 
 const SHARDS: usize = 16;
 
-type Windows = HashMap<(String, String), SlidingWindow>;
+/// Model name → version → window; nested so that a lookup borrows `&str` and allocates nothing.
+type Windows = HashMap<String, HashMap<String, SlidingWindow>>;
 
 /// Sliding windows keyed by model name and version.
 ///
@@ -70,8 +71,7 @@ impl Realtime {
         f: impl FnOnce(&mut SlidingWindow, bool) -> R,
     ) -> Result<R> {
         let mut shard = self.shard(name, version);
-        let key = (name.to_string(), version.to_string());
-        if let Some(w) = shard.get_mut(&key) {
+        if let Some(w) = shard.get_mut(name).and_then(|versions| versions.get_mut(version)) {
             return Ok(f(w, false));
         }
         let mut window = SlidingWindow::new(self.span, self.slot)?;
@@ -81,7 +81,8 @@ impl Realtime {
                 window.feedback(e.timestamp, correct);
             }
         }
-        Ok(f(shard.entry(key).or_insert(window), true))
+        let versions = shard.entry(name.to_string()).or_default();
+        Ok(f(versions.entry(version.to_string()).or_insert(window), true))
     }
 
     /// The statistics of `name:version` for the window ending at `now`.
