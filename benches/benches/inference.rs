@@ -18,12 +18,13 @@ fn iris(engine: &Engine) {
 }
 
 fn bench_inference(c: &mut Criterion) {
-    let memory = Engine::in_memory();
+    let memory = Engine::in_memory().expect("engine");
     iris(&memory);
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = Engine::builder()
         .store(Arc::new(SqliteStore::open(dir.path()).expect("open store")))
-        .build();
+        .build()
+        .expect("engine");
     iris(&sqlite);
     let model = "iris:1".parse().expect("valid reference");
     let ctx = InferContext::new();

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,8 +17,8 @@ use crate::store::{MemoryStore, OutboxEntry, SqliteStore, Store};
 use crate::task;
 pub use crate::telemetry::InferContext;
 use crate::telemetry::{
-    EventQuery, InferenceCall, InferenceEvent, MetricsQuery, ModelMetrics, Recorder, WindowStats,
-    outcome_matches,
+    EventQuery, InferenceCall, InferenceEvent, MetricsQuery, ModelMetrics, Recorder, Series,
+    TelemetryConfig, TelemetryStats, Ticker, WindowStats, outcome_matches,
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
@@ -52,13 +52,30 @@ pub struct Prediction {
 struct Loaded {
     model: Model,
     session: Box<dyn Session>,
+    series: Arc<Series>,
 }
 
-/// Builds an [`Engine`] with a chosen store and clock.
-#[derive(Debug, Default)]
+/// How often the background ticker flushes telemetry by default.
+pub const DEFAULT_TICK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Builds an [`Engine`] with a chosen store, clock and telemetry settings.
+#[derive(Debug)]
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
+    telemetry: TelemetryConfig,
+    tick_interval: Option<Duration>,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            store: None,
+            clock: None,
+            telemetry: TelemetryConfig::default(),
+            tick_interval: Some(DEFAULT_TICK_INTERVAL),
+        }
+    }
 }
 
 impl EngineBuilder {
@@ -76,12 +93,37 @@ impl EngineBuilder {
         self
     }
 
-    /// Builds the engine.
-    pub fn build(self) -> Engine {
+    /// Sets how raw events are buffered, sampled and retained.
+    #[must_use]
+    pub fn telemetry(mut self, config: TelemetryConfig) -> Self {
+        self.telemetry = config;
+        self
+    }
+
+    /// Sets how often a background thread calls [`Engine::tick`] (default: every second);
+    /// `None` starts no thread, and the host calls [`Engine::tick`] itself.
+    #[must_use]
+    pub fn tick_interval(mut self, interval: Option<Duration>) -> Self {
+        self.tick_interval = interval;
+        self
+    }
+
+    /// Builds the engine and starts its ticker.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for invalid telemetry settings or a zero tick interval;
+    /// [`Error::Internal`] when the ticker thread cannot be started.
+    pub fn build(self) -> Result<Engine> {
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let recorder = Recorder::new(Arc::clone(&store), Arc::clone(&clock));
-        Engine { store, clock, recorder, loaded: RwLock::default() }
+        let recorder = Arc::new(Recorder::with_config(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            self.telemetry,
+        )?);
+        let ticker = self.tick_interval.map(|i| recorder.start_ticker(i)).transpose()?;
+        Ok(Engine { store, clock, recorder, ticker, loaded: RwLock::default() })
     }
 }
 
@@ -95,7 +137,7 @@ impl EngineBuilder {
 /// ```
 /// use harper_edge_core::{Engine, Framework, Inputs, InferContext, ModelRegistration, Tensor};
 ///
-/// let engine = Engine::in_memory();
+/// let engine = Engine::in_memory()?;
 /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
 /// engine.register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(path))?;
 ///
@@ -112,8 +154,20 @@ impl EngineBuilder {
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    recorder: Recorder,
+    recorder: Arc<Recorder>,
+    ticker: Option<Ticker>,
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
+}
+
+impl Drop for Engine {
+    /// Stops the ticker and flushes what is pending (best effort: a failing store loses the
+    /// unflushed telemetry, as a killed process would).
+    fn drop(&mut self) {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.stop();
+        }
+        let _ = self.recorder.flush(None);
+    }
 }
 
 impl Engine {
@@ -122,8 +176,12 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// An engine whose records live in memory only.
-    pub fn in_memory() -> Self {
+    /// An engine whose records live in memory only, with the default telemetry settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] when the ticker thread cannot be started.
+    pub fn in_memory() -> Result<Self> {
         Self::builder().build()
     }
 
@@ -134,7 +192,7 @@ impl Engine {
     /// As [`SqliteStore::open`].
     pub fn open(home: impl AsRef<Path>) -> Result<Self> {
         let store = SqliteStore::open(home)?;
-        Ok(Self::builder().store(Arc::new(store)).build())
+        Self::builder().store(Arc::new(store)).build()
     }
 
     /// The data directory: `$HARPER_EDGE_HOME`, else `./.harper-edge`.
@@ -152,6 +210,17 @@ impl Engine {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The telemetry recorder: hosts that run their own models record their calls with it
+    /// ([`Recorder::record`], [`Recorder::series`]).
+    pub fn recorder(&self) -> &Arc<Recorder> {
+        &self.recorder
+    }
+
+    /// What the telemetry has counted, buffered, written and dropped so far.
+    pub fn telemetry_stats(&self) -> TelemetryStats {
+        self.recorder.stats()
     }
 
     /// Registers a model: reads its file, loads it with its framework's backend (so a corrupt
@@ -199,7 +268,8 @@ impl Engine {
             uploaded_at: self.clock.now(),
         };
         self.store.insert_model(&model, &bytes)?;
-        self.cache().insert(id, Arc::new(Loaded { model: model.clone(), session }));
+        let series = self.recorder.series(&model.model_name, &model.model_version)?;
+        self.cache().insert(id, Arc::new(Loaded { model: model.clone(), session, series }));
         Ok(model)
     }
 
@@ -254,18 +324,15 @@ impl Engine {
             }
             Err(e) => (Err(e.to_string()), Err(e)),
         };
-        let event = self.recorder.record(InferenceCall {
-            model: &loaded.model,
-            features_in,
-            outcome,
-            latency_ms,
-            context,
-        })?;
+        let inference_id = self.recorder.record_call(
+            &loaded.series,
+            InferenceCall { model: &loaded.model, features_in, outcome, latency_ms, context },
+        );
         let (prediction, confidence, outputs) = result?;
         Ok(Prediction {
-            inference_id: event.id,
-            model_name: event.model_name,
-            model_version: event.model_version,
+            inference_id,
+            model_name: loaded.model.model_name.clone(),
+            model_version: loaded.model.model_version.clone(),
             prediction,
             confidence,
             latency_ms,
@@ -316,12 +383,14 @@ impl Engine {
         self.infer(reference, &inputs, context)
     }
 
-    /// Events matching `query`, newest first.
+    /// Events matching `query`, newest first. Buffered events are written first, so every
+    /// recorded (and sampled) call is visible.
     ///
     /// # Errors
     ///
     /// [`Error::Storage`] when the store fails.
     pub fn events(&self, query: &EventQuery) -> Result<Vec<InferenceEvent>> {
+        self.recorder.flush_events()?;
         self.store.events(query)
     }
 
@@ -331,9 +400,15 @@ impl Engine {
     ///
     /// [`Error::NotFound`] when there is none.
     pub fn event(&self, inference_id: &str) -> Result<InferenceEvent> {
-        self.store
-            .event(inference_id)?
-            .ok_or_else(|| Error::not_found("inference event", inference_id))
+        self.recorder.flush_events()?;
+        self.store.event(inference_id)?.ok_or_else(|| {
+            let what = if self.recorder.config().sample_rate < 1.0 {
+                "inference event (or one left out by sampling)"
+            } else {
+                "inference event"
+            };
+            Error::not_found(what, inference_id)
+        })
     }
 
     /// Records the ground truth of an earlier call, minutes or days later: sets
@@ -343,8 +418,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown inference id; [`Error::InvalidInput`] for a `null`
-    /// outcome or feedback on a failed call.
+    /// [`Error::NotFound`] for an unknown inference id (or one whose raw event was not kept:
+    /// sampled out, dropped from a full buffer, or past retention); [`Error::InvalidInput`]
+    /// for a `null` outcome or feedback on a failed call.
     pub fn feedback(&self, inference_id: &str, actual_outcome: Value) -> Result<InferenceEvent> {
         if actual_outcome.is_null() {
             return Err(Error::invalid_input("actual outcome must not be null"));
@@ -385,7 +461,7 @@ impl Engine {
     ///
     /// [`Error::Storage`] when the store fails; the unwritten rows stay pending.
     pub fn tick(&self) -> Result<Vec<ModelMetrics>> {
-        self.recorder.flush(Some(self.clock.now()))
+        self.recorder.tick()
     }
 
     /// Like [`Engine::tick`], but also writes the periods still open (their rows are completed
@@ -476,7 +552,8 @@ impl Engine {
             model.framework,
             ModelSource::Bytes(&bytes),
         ))?;
-        let loaded = Arc::new(Loaded { model, session });
+        let series = self.recorder.series(&model.model_name, &model.model_version)?;
+        let loaded = Arc::new(Loaded { model, session, series });
         Ok(Arc::clone(self.cache().entry(loaded.model.id.clone()).or_insert(loaded)))
     }
 }

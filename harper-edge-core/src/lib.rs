@@ -6,7 +6,7 @@
 //! ```
 //! use harper_edge_core::{Engine, Framework, InferContext, ModelRegistration};
 //!
-//! let engine = Engine::in_memory();
+//! let engine = Engine::in_memory()?;
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
 //! engine.register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(path))?;
 //! let p = engine.infer_json(&"iris:1".parse()?, &serde_json::json!([6.7, 3.0, 5.2, 2.3]), &InferContext::new())?;

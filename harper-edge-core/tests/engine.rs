@@ -41,7 +41,7 @@ fn reference() -> Reference {
 }
 
 fn engine_with_iris() -> Engine {
-    let engine = Engine::in_memory();
+    let engine = Engine::in_memory().unwrap();
     engine
         .register_model(
             ModelRegistration::new("iris", "1", Framework::Onnx)
@@ -94,7 +94,7 @@ fn single_rows_match_reference_and_are_recorded() {
 #[test]
 fn feedback_marks_correctness_later() {
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
-    let engine = Engine::builder().clock(clock.clone()).build();
+    let engine = Engine::builder().clock(clock.clone()).tick_interval(None).build().unwrap();
     engine
         .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
         .unwrap();
@@ -246,7 +246,7 @@ fn outbox_lets_a_host_mirror_every_record_in_order() {
         harper_edge_core::store::SqliteOptions::new().outbox(true),
     )
     .unwrap();
-    let engine = Engine::builder().store(Arc::new(store)).build();
+    let engine = Engine::builder().store(Arc::new(store)).build().unwrap();
     engine
         .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
         .unwrap();
@@ -304,7 +304,7 @@ fn realtime_view_counts_calls_errors_and_late_feedback_and_survives_a_restart() 
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
     let open = || {
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        Engine::builder().store(store).clock(clock.clone()).build()
+        Engine::builder().store(store).clock(clock.clone()).tick_interval(None).build().unwrap()
     };
     let engine = open();
     engine
@@ -350,7 +350,12 @@ fn rollups_close_on_tick_merge_late_calls_and_roll_up_to_hours_and_days() {
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(start)));
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-    let engine = Engine::builder().store(store.clone()).clock(clock.clone()).build();
+    let engine = Engine::builder()
+        .store(store.clone())
+        .clock(clock.clone())
+        .tick_interval(None)
+        .build()
+        .unwrap();
     engine
         .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
         .unwrap();
@@ -414,41 +419,62 @@ fn rollups_close_on_tick_merge_late_calls_and_roll_up_to_hours_and_days() {
     );
 }
 
-#[test]
-fn a_process_killed_before_flushing_loses_only_unflushed_metrics() {
-    use harper_edge_core::{Granularity, MetricsQuery};
-    let dir = tempfile::tempdir().unwrap();
+/// Runs in a child process: records, flushes, records more, and dies without flushing.
+fn crashing_child(dir: &std::path::Path) {
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_006_400_000)));
-    {
-        let engine = Engine::builder()
-            .store(Arc::new(SqliteStore::open(dir.path()).unwrap()))
-            .clock(clock.clone())
-            .build();
+    let engine = Engine::builder()
+        .store(Arc::new(SqliteStore::open(dir).unwrap()))
+        .clock(clock.clone())
+        .tick_interval(None)
+        .build()
+        .unwrap();
+    engine
+        .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+        .unwrap();
+    let call = || {
         engine
-            .register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL))
+            .infer_json(
+                &"iris".parse().unwrap(),
+                &json!([5.1, 3.5, 1.4, 0.2]),
+                &InferContext::new(),
+            )
             .unwrap();
-        for _ in 0..3 {
-            engine
-                .infer_json(
-                    &"iris".parse().unwrap(),
-                    &json!([5.1, 3.5, 1.4, 0.2]),
-                    &InferContext::new(),
-                )
-                .unwrap();
-        }
-        // Dropped without flush: as if the process died.
+    };
+    (0..5).for_each(|_| call());
+    clock.advance(Duration::from_secs(300));
+    engine.tick().unwrap();
+    (0..3).for_each(|_| call());
+    std::process::abort();
+}
+
+#[test]
+fn a_killed_process_loses_only_what_it_had_not_flushed() {
+    use harper_edge_core::{Granularity, MetricsQuery};
+    const CHILD: &str = "HARPER_EDGE_CRASH_CHILD";
+    if let Some(dir) = std::env::var_os(CHILD) {
+        crashing_child(std::path::Path::new(&dir));
+        return;
     }
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_killed_process_loses_only_what_it_had_not_flushed", "--nocapture"])
+        .env(CHILD, dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child aborts");
+
+    // The store opens (it checks its integrity) and holds exactly what was flushed.
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_006_700_000)));
     let engine = Engine::builder()
         .store(Arc::new(SqliteStore::open(dir.path()).unwrap()))
         .clock(clock)
-        .build();
-    assert_eq!(engine.events(&EventQuery::new()).unwrap().len(), 3, "events are durable");
-    assert!(
-        engine.metrics(&MetricsQuery::new("iris", Granularity::FiveMinutes)).unwrap().is_empty()
-    );
-    assert_eq!(
-        engine.realtime(&"iris".parse().unwrap()).unwrap().request_count,
-        3,
-        "the live view is rebuilt from events"
-    );
+        .tick_interval(None)
+        .build()
+        .unwrap();
+    assert_eq!(engine.events(&EventQuery::new()).unwrap().len(), 5, "flushed events survive");
+    let rows = engine.metrics(&MetricsQuery::new("iris", Granularity::FiveMinutes)).unwrap();
+    assert_eq!(rows.iter().map(|r| r.request_count).collect::<Vec<_>>(), [5]);
+    assert_eq!(engine.models().unwrap().len(), 1);
 }

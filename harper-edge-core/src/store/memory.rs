@@ -33,6 +33,22 @@ struct Inner {
 }
 
 impl Inner {
+    fn add_event(&mut self, event: &InferenceEvent, record: serde_json::Value, max: Option<usize>) {
+        self.next_event_seq += 1;
+        let seq = self.next_event_seq;
+        self.events.insert(seq, event.clone());
+        self.event_seq.insert(event.id.clone(), seq);
+        if let Some(max) = max {
+            while self.events.len() > max {
+                if let Some((_, old)) = self.events.pop_first() {
+                    self.event_seq.remove(&old.id);
+                    self.dropped_events += 1;
+                }
+            }
+        }
+        self.push_outbox(Table::InferenceEvent, &event.id, record, event.timestamp);
+    }
+
     fn push_outbox(&mut self, table: Table, id: &str, record: serde_json::Value, at: Timestamp) {
         self.next_outbox_seq += 1;
         let seq = self.next_outbox_seq;
@@ -122,20 +138,37 @@ impl Store for MemoryStore {
                 message: format!("inference event '{}' already exists", event.id),
             });
         }
-        inner.next_event_seq += 1;
-        let seq = inner.next_event_seq;
-        inner.events.insert(seq, event.clone());
-        inner.event_seq.insert(event.id.clone(), seq);
-        if let Some(max) = self.max_events {
-            while inner.events.len() > max {
-                if let Some((_, old)) = inner.events.pop_first() {
-                    inner.event_seq.remove(&old.id);
-                    inner.dropped_events += 1;
-                }
+        inner.add_event(event, record, self.max_events);
+        Ok(())
+    }
+
+    fn insert_events(&self, events: &[InferenceEvent]) -> Result<usize> {
+        let records =
+            events.iter().map(serde_json::to_value).collect::<serde_json::Result<Vec<_>>>()?;
+        let mut inner = self.lock();
+        let mut inserted = 0;
+        for (event, record) in events.iter().zip(records) {
+            if !inner.event_seq.contains_key(&event.id) {
+                inner.add_event(event, record, self.max_events);
+                inserted += 1;
             }
         }
-        inner.push_outbox(Table::InferenceEvent, &event.id, record, event.timestamp);
-        Ok(())
+        Ok(inserted)
+    }
+
+    fn delete_events_before(&self, before: Timestamp) -> Result<usize> {
+        let mut inner = self.lock();
+        let old: Vec<(u64, String)> = inner
+            .events
+            .iter()
+            .filter(|(_, e)| e.timestamp < before)
+            .map(|(seq, e)| (*seq, e.id.clone()))
+            .collect();
+        for (seq, id) in &old {
+            inner.events.remove(seq);
+            inner.event_seq.remove(id);
+        }
+        Ok(old.len())
     }
 
     fn event(&self, id: &str) -> Result<Option<InferenceEvent>> {

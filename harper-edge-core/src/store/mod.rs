@@ -115,6 +115,22 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// [`crate::Error::Conflict`] when an event with the same id exists.
     fn insert_event(&self, event: &InferenceEvent) -> Result<()>;
 
+    /// Stores a batch of new events in one transaction (one outbox entry each); events whose
+    /// id is already stored are skipped. Returns how many were inserted.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails; then none of the batch is stored.
+    fn insert_events(&self, events: &[InferenceEvent]) -> Result<usize>;
+
+    /// Deletes the events made before `before` (retention); returns how many were deleted.
+    /// Hosts mirroring events through the outbox expire their copies themselves.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn delete_events_before(&self, before: Timestamp) -> Result<usize>;
+
     /// The event with this id, if stored.
     ///
     /// # Errors
@@ -227,6 +243,25 @@ pub(crate) mod conformance {
         events_filter_and_order(store.as_ref());
         outbox_is_ordered_and_prunable(store.as_ref());
         metrics_upsert_and_query(store.as_ref());
+        batches_skip_duplicates_and_retention_deletes_old_events(store.as_ref());
+    }
+
+    fn batches_skip_duplicates_and_retention_deletes_old_events(store: &dyn Store) {
+        let before = store.outbox(0, usize::MAX).unwrap().len();
+        let batch = [event("b1", "z", 5_000), event("e0", "z", 1), event("b2", "z", 6_000)];
+        // "e0" exists already: skipped, not an error, and the rest of the batch is stored.
+        assert_eq!(store.insert_events(&batch).unwrap(), 2);
+        assert_eq!(store.event("e0").unwrap().unwrap().model_name, "a");
+        assert_eq!(store.insert_events(&[]).unwrap(), 0);
+        let outbox = store.outbox(0, usize::MAX).unwrap();
+        assert_eq!(outbox.len(), before + 2, "one outbox entry per inserted event");
+        let z = EventQuery::new().model("z");
+        assert_eq!(store.events(&z).unwrap().len(), 2);
+        assert_eq!(store.delete_events_before(Timestamp::from_millis(5_500)).unwrap(), 5);
+        let left: Vec<String> =
+            store.events(&EventQuery::new()).unwrap().into_iter().map(|e| e.id).collect();
+        assert_eq!(left, ["b2"]);
+        assert_eq!(store.delete_events_before(Timestamp::from_millis(5_500)).unwrap(), 0);
     }
 
     fn metrics_upsert_and_query(store: &dyn Store) {

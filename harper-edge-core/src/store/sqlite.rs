@@ -297,6 +297,50 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn insert_events(&self, events: &[InferenceEvent]) -> Result<usize> {
+        let records =
+            events.iter().map(serde_json::to_string).collect::<serde_json::Result<Vec<_>>>()?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut inserted = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO inference_event (id, model_name, model_version, timestamp, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+            )?;
+            for (event, record) in events.iter().zip(&records) {
+                let n = insert.execute(params![
+                    event.id,
+                    event.model_name,
+                    event.model_version,
+                    event.timestamp.as_millis(),
+                    record
+                ])?;
+                if n == 1 {
+                    self.append_outbox(
+                        &tx,
+                        Table::InferenceEvent,
+                        &event.id,
+                        record,
+                        event.timestamp,
+                    )?;
+                    inserted += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+
+    fn delete_events_before(&self, before: Timestamp) -> Result<usize> {
+        let conn = self.lock();
+        let n = conn.execute(
+            "DELETE FROM inference_event WHERE timestamp < ?1",
+            params![before.as_millis()],
+        )?;
+        Ok(n)
+    }
+
     fn event(&self, id: &str) -> Result<Option<InferenceEvent>> {
         let conn = self.lock();
         let record: Option<String> = conn

@@ -1,16 +1,20 @@
-//! Telemetry: every inference becomes an [`InferenceEvent`], produced by the [`Recorder`].
+//! Telemetry: every call counted in real-time windows and 5-minute / hourly / daily rollups,
+//! and kept as an [`InferenceEvent`] — all through the [`Recorder`].
 
+mod buffer;
 mod event;
-mod realtime;
 mod recorder;
 mod rollup;
+mod series;
 mod sketch;
 mod window;
 
+pub use buffer::{Admission, Overflow};
 pub use event::{EventQuery, InferenceEvent, outcome_matches};
-pub use realtime::Realtime;
-pub use recorder::{InferContext, InferenceCall, Recorder};
-pub(crate) use rollup::Pending;
+pub use recorder::{
+    BatchAdmission, InferContext, InferenceCall, Recorder, TelemetryConfig, TelemetryStats, Ticker,
+};
 pub use rollup::{Granularity, MetricsQuery, ModelMetrics};
+pub use series::{Observation, Series};
 pub use sketch::QuantileSketch;
 pub use window::{SlidingWindow, WindowStats};

@@ -183,14 +183,27 @@ impl SlidingWindow {
     }
 
     /// Records the ground truth of a call made at `predicted_at` that replaces an earlier
-    /// label (`previous`), so a corrected label is counted once.
+    /// label (`previous`), so a corrected label is counted once. A label whose slot has left
+    /// the window is counted as late.
     pub fn relabel(&mut self, predicted_at: Timestamp, previous: Option<bool>, correct: bool) {
+        if !self.try_relabel(predicted_at, previous, correct) {
+            self.late += 1;
+        }
+    }
+
+    /// Like [`SlidingWindow::relabel`], but returns `false` (and counts nothing) when the
+    /// slot of `predicted_at` is not in the window.
+    pub(crate) fn try_relabel(
+        &mut self,
+        predicted_at: Timestamp,
+        previous: Option<bool>,
+        correct: bool,
+    ) -> bool {
         let number = predicted_at.as_millis().div_euclid(self.slot_ms);
         let len = self.slots.len() as i64;
         let slot = &mut self.slots[usize::try_from(number.rem_euclid(len)).unwrap_or(0)];
         if slot.number != number {
-            self.late += 1;
-            return;
+            return false;
         }
         if let Some(previous) = previous {
             slot.labelled = slot.labelled.saturating_sub(1);
@@ -198,43 +211,87 @@ impl SlidingWindow {
         }
         slot.labelled += 1;
         slot.correct += u64::from(correct);
+        true
     }
 
     /// The statistics of the window ending at `now` (the slots whose start lies in
     /// `(now − span, now]`).
-    #[allow(clippy::cast_precision_loss)]
     pub fn stats(&self, now: Timestamp) -> WindowStats {
-        let newest = now.as_millis().div_euclid(self.slot_ms);
-        let oldest = newest - self.slots.len() as i64 + 1;
-        let mut latency = QuantileSketch::new(QuantileSketch::DEFAULT_ALPHA)
-            .expect("the default accuracy is valid");
-        let (mut requests, mut errors, mut conf_sum, mut conf_n, mut labelled, mut correct) =
-            (0u64, 0u64, 0.0f64, 0u64, 0u64, 0u64);
-        for s in self.slots.iter().filter(|s| (oldest..=newest).contains(&s.number)) {
-            requests += s.requests;
-            errors += s.errors;
-            latency.merge(&s.latency).expect("slots share one accuracy");
-            conf_sum += s.confidence_sum;
-            conf_n += s.confidence_count;
-            labelled += s.labelled;
-            correct += s.correct;
+        let mut acc = WindowAccumulator::new(self, now);
+        acc.add(self);
+        acc.finish()
+    }
+}
+
+/// Sums the slots of several windows of the same shape (the shards of one model version)
+/// into one [`WindowStats`].
+#[derive(Debug)]
+pub(crate) struct WindowAccumulator {
+    slot_ms: i64,
+    oldest: i64,
+    newest: i64,
+    latency: QuantileSketch,
+    requests: u64,
+    errors: u64,
+    conf_sum: f64,
+    conf_n: u64,
+    labelled: u64,
+    correct: u64,
+}
+
+impl WindowAccumulator {
+    /// An empty sum for windows shaped like `shape`, ending at `now`.
+    pub(crate) fn new(shape: &SlidingWindow, now: Timestamp) -> Self {
+        let newest = now.as_millis().div_euclid(shape.slot_ms);
+        WindowAccumulator {
+            slot_ms: shape.slot_ms,
+            oldest: newest - shape.slots.len() as i64 + 1,
+            newest,
+            latency: QuantileSketch::new(QuantileSketch::DEFAULT_ALPHA)
+                .expect("the default accuracy is valid"),
+            requests: 0,
+            errors: 0,
+            conf_sum: 0.0,
+            conf_n: 0,
+            labelled: 0,
+            correct: 0,
         }
-        let span_s = self.span_ms() as f64 / 1000.0;
+    }
+
+    /// Adds the slots of `window` that lie in the accumulated window.
+    pub(crate) fn add(&mut self, window: &SlidingWindow) {
+        let range = self.oldest..=self.newest;
+        for s in window.slots.iter().filter(|s| range.contains(&s.number)) {
+            self.requests += s.requests;
+            self.errors += s.errors;
+            self.latency.merge(&s.latency).expect("slots share one accuracy");
+            self.conf_sum += s.confidence_sum;
+            self.conf_n += s.confidence_count;
+            self.labelled += s.labelled;
+            self.correct += s.correct;
+        }
+    }
+
+    /// The statistics.
+    #[allow(clippy::cast_precision_loss)]
+    pub(crate) fn finish(self) -> WindowStats {
+        let (requests, errors, labelled) = (self.requests, self.errors, self.labelled);
+        let span_s = ((self.newest - self.oldest + 1) * self.slot_ms) as f64 / 1000.0;
         WindowStats {
-            window_start: Timestamp::from_millis(oldest * self.slot_ms),
-            window_end: Timestamp::from_millis((newest + 1) * self.slot_ms),
+            window_start: Timestamp::from_millis(self.oldest * self.slot_ms),
+            window_end: Timestamp::from_millis((self.newest + 1) * self.slot_ms),
             request_count: requests,
             error_count: errors,
             error_rate: if requests == 0 { 0.0 } else { errors as f64 / requests as f64 },
             throughput_per_second: requests as f64 / span_s,
-            avg_latency: latency.mean(),
-            p50_latency: latency.quantile(0.5),
-            p95_latency: latency.quantile(0.95),
-            p99_latency: latency.quantile(0.99),
-            max_latency: latency.max(),
-            avg_confidence: (conf_n > 0).then(|| conf_sum / conf_n as f64),
+            avg_latency: self.latency.mean(),
+            p50_latency: self.latency.quantile(0.5),
+            p95_latency: self.latency.quantile(0.95),
+            p99_latency: self.latency.quantile(0.99),
+            max_latency: self.latency.max(),
+            avg_confidence: (self.conf_n > 0).then(|| self.conf_sum / self.conf_n as f64),
             labelled_count: labelled,
-            accuracy: (labelled > 0).then(|| correct as f64 / labelled as f64),
+            accuracy: (labelled > 0).then(|| self.correct as f64 / labelled as f64),
         }
     }
 }

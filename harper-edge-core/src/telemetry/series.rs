@@ -1,0 +1,353 @@
+//! The in-process statistics of one model version: its real-time window and the 5-minute
+//! periods not yet written as `ModelMetrics` rows, in lock shards so threads recording the
+//! same model do not contend on one lock.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::telemetry::window::WindowAccumulator;
+use crate::telemetry::{
+    Granularity, InferenceEvent, ModelMetrics, QuantileSketch, SlidingWindow, WindowStats,
+};
+
+/// One call, as the metrics see it: when, how long, whether it failed, how confident.
+///
+/// `Copy` and allocation-free, so recording one costs a lock and a few additions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    /// When the call was made.
+    pub at: Timestamp,
+    /// Wall time of the call in milliseconds.
+    pub latency_ms: f64,
+    /// Whether the call failed.
+    pub error: bool,
+    /// Confidence of the prediction, when the task defines one.
+    pub confidence: Option<f64>,
+}
+
+impl Observation {
+    /// A successful call made at `at` that took `latency_ms`.
+    pub fn new(at: Timestamp, latency_ms: f64) -> Self {
+        Observation { at, latency_ms, error: false, confidence: None }
+    }
+
+    /// Marks the call as failed (or not).
+    #[must_use]
+    pub fn error(mut self, error: bool) -> Self {
+        self.error = error;
+        self
+    }
+
+    /// Sets the confidence of the prediction.
+    #[must_use]
+    pub fn confidence(mut self, confidence: Option<f64>) -> Self {
+        self.confidence = confidence;
+        self
+    }
+}
+
+/// A cache line of its own, so that two shards never share one.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// The open 5-minute periods of one shard.
+#[derive(Debug)]
+struct Period {
+    start: i64,
+    errors: u64,
+    latency: QuantileSketch,
+}
+
+#[derive(Debug)]
+struct Shard {
+    window: SlidingWindow,
+    /// Open periods, newest last; usually one.
+    periods: Vec<Period>,
+    /// Sketches of taken periods, kept for reuse so a new period does not allocate.
+    spare: Vec<QuantileSketch>,
+    observed: u64,
+}
+
+impl Shard {
+    fn observe(&mut self, o: &Observation) {
+        self.window.record(o.at, o.latency_ms, o.error, o.confidence);
+        let start = Granularity::FiveMinutes.period_start(o.at).as_millis();
+        let period = match self.periods.iter().rposition(|p| p.start == start) {
+            Some(i) => &mut self.periods[i],
+            None => {
+                let latency = self.spare.pop().unwrap_or_else(new_sketch);
+                self.periods.push(Period { start, errors: 0, latency });
+                // Keep newest last: out-of-order periods (late calls, skewed clocks) are rare.
+                self.periods.sort_unstable_by_key(|p| p.start);
+                let i = self.periods.iter().rposition(|p| p.start == start).unwrap_or(0);
+                &mut self.periods[i]
+            }
+        };
+        period.errors += u64::from(o.error);
+        period.latency.add(o.latency_ms);
+        self.observed += 1;
+    }
+}
+
+fn new_sketch() -> QuantileSketch {
+    QuantileSketch::new(QuantileSketch::DEFAULT_ALPHA).expect("the default accuracy is valid")
+}
+
+/// Number of shards per model version: the machine's parallelism, as a power of two, 1 to 16.
+pub(crate) fn shard_count() -> usize {
+    std::thread::available_parallelism().map_or(4, usize::from).next_power_of_two().clamp(1, 16)
+}
+
+/// This thread's number: threads take consecutive numbers on first use, so the threads of a
+/// process spread evenly over the shards.
+pub(crate) fn thread_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    MINE.with(|m| {
+        if m.get() == usize::MAX {
+            m.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        m.get()
+    })
+}
+
+fn thread_shard(count: usize) -> usize {
+    thread_index() % count
+}
+
+/// The statistics of one model version in this process.
+///
+/// Get one from [`crate::telemetry::Recorder::series`] and keep it: recording through a
+/// `Series` ([`Series::observe`]) is a shard lock and a few additions — no lookup, no I/O, no
+/// allocation once the latency sketches have grown to the range of latencies seen.
+pub struct Series {
+    name: String,
+    version: String,
+    shards: Box<[Padded<Mutex<Shard>>]>,
+}
+
+impl fmt::Debug for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Series")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("shards", &self.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Series {
+    /// Empty statistics of `name:version` with the default window.
+    pub(crate) fn new(name: &str, version: &str) -> Self {
+        let shards = (0..shard_count())
+            .map(|_| {
+                let window =
+                    SlidingWindow::new(SlidingWindow::DEFAULT_SPAN, SlidingWindow::DEFAULT_SLOT)
+                        .expect("the default window splits into whole slots");
+                Padded(Mutex::new(Shard {
+                    window,
+                    periods: Vec::with_capacity(4),
+                    spare: Vec::new(),
+                    observed: 0,
+                }))
+            })
+            .collect();
+        Series { name: name.to_string(), version: version.to_string(), shards }
+    }
+
+    /// Model name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Model version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    fn lock(&self, i: usize) -> MutexGuard<'_, Shard> {
+        // A panic mid-update leaves at worst one miscounted call.
+        self.shards[i].0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one call in the real-time window and in its 5-minute period.
+    pub fn observe(&self, observation: Observation) {
+        self.lock(thread_shard(self.shards.len())).observe(&observation);
+    }
+
+    /// Counts many calls under one lock.
+    pub fn observe_batch(&self, observations: &[Observation]) {
+        let mut shard = self.lock(thread_shard(self.shards.len()));
+        for o in observations {
+            shard.observe(o);
+        }
+    }
+
+    /// Counts stored events (and their labels) in the real-time window only: they were
+    /// counted in their periods by the process that recorded them.
+    pub(crate) fn seed(&self, events: &[InferenceEvent]) {
+        let mut shard = self.lock(0);
+        for e in events {
+            shard.window.record(e.timestamp, e.latency_ms, e.error.is_some(), e.confidence);
+            if let Some(correct) = e.correct {
+                shard.window.feedback(e.timestamp, correct);
+            }
+        }
+    }
+
+    /// Counts the ground truth of a call made at `predicted_at` (replacing an earlier label
+    /// `previous`, if any) in the window slot of the prediction; late if that slot has left.
+    pub fn label(&self, predicted_at: Timestamp, previous: Option<bool>, correct: bool) {
+        for i in 0..self.shards.len() {
+            if self.lock(i).window.try_relabel(predicted_at, previous, correct) {
+                return;
+            }
+        }
+        // Not in any shard's window: counted late, once.
+        self.lock(0).window.relabel(predicted_at, previous, correct);
+    }
+
+    /// The real-time statistics of the window ending at `now`.
+    pub fn stats(&self, now: Timestamp) -> WindowStats {
+        let first = self.lock(0);
+        let mut acc = WindowAccumulator::new(&first.window, now);
+        acc.add(&first.window);
+        drop(first);
+        for i in 1..self.shards.len() {
+            acc.add(&self.lock(i).window);
+        }
+        acc.finish()
+    }
+
+    /// Calls and labels that arrived after their window slot had left the window.
+    pub fn late(&self) -> u64 {
+        (0..self.shards.len()).map(|i| self.lock(i).window.late()).sum()
+    }
+
+    /// Calls counted by this series in this process.
+    pub fn observed(&self) -> u64 {
+        (0..self.shards.len()).map(|i| self.lock(i).observed).sum()
+    }
+
+    /// Removes the 5-minute periods that ended by `until` (all, when `None`) and returns
+    /// them as rows, oldest first; the shards' partial periods are merged.
+    pub(crate) fn take(&self, until: Option<Timestamp>) -> Vec<ModelMetrics> {
+        let keep_from =
+            until.map_or(i64::MAX, |t| Granularity::FiveMinutes.period_start(t).as_millis());
+        let mut closed: Vec<Period> = Vec::new();
+        for i in 0..self.shards.len() {
+            let mut guard = self.lock(i);
+            let shard = &mut *guard;
+            let split = shard.periods.partition_point(|p| p.start < keep_from);
+            for p in shard.periods.drain(..split) {
+                match closed.iter_mut().find(|c| c.start == p.start) {
+                    Some(c) => {
+                        c.errors += p.errors;
+                        c.latency.merge(&p.latency).expect("one accuracy");
+                        let mut spare = p.latency;
+                        spare.clear();
+                        shard.spare.push(spare);
+                    }
+                    None => closed.push(p),
+                }
+            }
+        }
+        closed.sort_unstable_by_key(|p| p.start);
+        closed
+            .into_iter()
+            .map(|p| {
+                let at = Timestamp::from_millis(p.start);
+                let granularity = Granularity::FiveMinutes;
+                ModelMetrics::new(&self.name, &self.version, granularity, at, p.errors, p.latency)
+            })
+            .collect()
+    }
+
+    /// Puts back a row that could not be written, so the next flush retries it.
+    pub(crate) fn restore(&self, row: &ModelMetrics) -> Result<()> {
+        let mut shard = self.lock(0);
+        let start = row.period_start.as_millis();
+        match shard.periods.iter_mut().find(|p| p.start == start) {
+            Some(p) => {
+                p.errors += row.error_count;
+                p.latency.merge(&row.latency_sketch)?;
+            }
+            None => {
+                shard.periods.push(Period {
+                    start,
+                    errors: row.error_count,
+                    latency: row.latency_sketch.clone(),
+                });
+                shard.periods.sort_unstable_by_key(|p| p.start);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_700_000_100_000;
+
+    #[test]
+    fn threads_on_different_shards_add_up() {
+        let series = Series::new("m", "1");
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let series = &series;
+                s.spawn(move || {
+                    for i in 0..1000 {
+                        let at = Timestamp::from_millis(T0 + i);
+                        series.observe(Observation::new(at, 1.0 + f64::from(t)).error(i % 10 == 0));
+                    }
+                });
+            }
+        });
+        let stats = series.stats(Timestamp::from_millis(T0 + 1000));
+        assert_eq!((stats.request_count, stats.error_count), (4000, 400));
+        assert_eq!(stats.max_latency, Some(4.0));
+        assert_eq!(series.observed(), 4000);
+        let rows = series.take(None);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].request_count, rows[0].error_count), (4000, 400));
+        assert!((rows[0].avg_latency.unwrap() - 2.5).abs() < 1e-12);
+        assert!(series.take(None).is_empty());
+    }
+
+    #[test]
+    fn take_leaves_open_periods_and_restore_puts_rows_back() {
+        let series = Series::new("m", "1");
+        let five = 300_000;
+        let start = Granularity::FiveMinutes.period_start(Timestamp::from_millis(T0)).as_millis();
+        series.observe(Observation::new(Timestamp::from_millis(start + five), 2.0));
+        series.observe(Observation::new(Timestamp::from_millis(start), 1.0));
+        let rows = series.take(Some(Timestamp::from_millis(start + five + 1)));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].period_start.as_millis(), start);
+        series.restore(&rows[0]).unwrap();
+        let all = series.take(None);
+        assert_eq!(all.iter().map(|r| r.request_count).collect::<Vec<_>>(), vec![1, 1]);
+    }
+
+    #[test]
+    fn labels_land_in_the_slot_of_their_prediction_or_count_late() {
+        let series = Series::new("m", "1");
+        let at = Timestamp::from_millis(T0);
+        series.observe(Observation::new(at, 1.0));
+        series.label(at, None, true);
+        series.label(at, Some(true), false);
+        let stats = series.stats(at);
+        assert_eq!((stats.labelled_count, stats.accuracy), (1, Some(0.0)));
+        series.label(Timestamp::from_millis(T0 - 3_600_000), None, true);
+        assert_eq!(series.late(), 1);
+    }
+}
