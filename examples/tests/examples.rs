@@ -7,3 +7,11 @@ mod quickstart;
 fn quickstart_runs() {
     quickstart::main().unwrap();
 }
+
+#[path = "../rust/host_telemetry.rs"]
+mod host_telemetry;
+
+#[test]
+fn host_telemetry_runs() {
+    host_telemetry::main().unwrap();
+}

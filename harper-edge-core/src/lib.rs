@@ -37,6 +37,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use registry::{Model, ModelRef, ModelRegistration, Stage};
 pub use store::{MemoryStore, OutboxEntry, SqliteStore, Store, Table};
 pub use telemetry::{
-    EventQuery, Granularity, InferenceEvent, MetricsQuery, ModelMetrics, WindowStats,
+    EventQuery, Granularity, InferenceEvent, MetricsQuery, ModelMetrics, Observation, Overflow,
+    Recorder, TelemetryConfig, TelemetryStats, WindowStats,
 };
 pub use tensor::{DType, Inputs, Outputs, Tensor, TensorData, TensorInfo};

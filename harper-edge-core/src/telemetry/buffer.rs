@@ -90,28 +90,48 @@ impl EventBuffer {
         self.per_shard * self.shards.len()
     }
 
-    /// Buffers `event` in shard `hint` (any number; taken modulo the shard count).
+    /// Buffers `event` in shard `hint` (any number; taken modulo the shard count), or in
+    /// another shard with room when that one is full, so one busy thread can use the whole
+    /// capacity. When every shard is full the overflow policy applies: reject refuses the
+    /// event; drop-oldest drops the earliest-stamped of the shards' oldest events.
     pub(crate) fn push(&self, hint: usize, event: InferenceEvent) -> Admission {
-        let mut guard = self.lock(hint % self.shards.len());
-        let (queue, counts) = &mut *guard;
-        if queue.len() < self.per_shard {
-            queue.push_back(event);
-            return Admission::Buffered;
+        let n = self.shards.len();
+        let home = hint % n;
+        {
+            let mut queue = self.lock(home);
+            if queue.0.len() < self.per_shard {
+                queue.0.push_back(event);
+                return Admission::Buffered;
+            }
         }
-        match self.overflow {
-            Overflow::Reject => {
-                counts.rejected += 1;
-                Admission::Rejected
+        for k in 1..n {
+            let mut other = self.lock((home + k) % n);
+            if other.0.len() < self.per_shard {
+                other.0.push_back(event);
+                return Admission::Buffered;
             }
-            Overflow::DropOldest => {
-                let dropped = queue.pop_front();
-                queue.push_back(event);
-                counts.dropped += 1;
-                drop(guard);
-                // The dropped event is freed outside the lock.
-                drop(dropped);
-                Admission::DroppedOldest
-            }
+        }
+        if self.overflow == Overflow::Reject {
+            self.lock(home).1.rejected += 1;
+            return Admission::Rejected;
+        }
+        // Every shard is full: drop the oldest head (each shard is in arrival order).
+        let oldest = (0..n)
+            .filter_map(|i| self.lock(i).0.front().map(|e| (e.timestamp, i)))
+            .min()
+            .map_or(home, |(_, i)| i);
+        let mut guard = self.lock(oldest);
+        let (queue, counts) = &mut *guard;
+        let dropped = if queue.len() < self.per_shard { None } else { queue.pop_front() };
+        if dropped.is_some() {
+            counts.dropped += 1;
+        }
+        queue.push_back(event);
+        drop(guard);
+        // The dropped event is freed outside the lock.
+        match dropped {
+            Some(_) => Admission::DroppedOldest,
+            None => Admission::Buffered,
         }
     }
 

@@ -211,7 +211,32 @@ pub struct BatchAdmission {
 }
 
 /// Model name → version → statistics; nested so a lookup borrows `&str` and allocates nothing.
-type SeriesMap = HashMap<String, HashMap<String, Arc<Series>>>;
+/// Keys are model names and versions the host chose, so a fast non-keyed hash is safe here.
+type SeriesMap = HashMap<String, HashMap<String, Arc<Series>, Fnv>, Fnv>;
+
+/// FNV-1a as a `Hasher`, for the short keys of the series map.
+#[derive(Debug, Clone, Copy)]
+struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
 
 /// Records every call: counts it in the metrics of its model version (real-time window and
 /// 5-minute period) and keeps its raw event in a bounded buffer; [`Recorder::flush`] and
@@ -255,7 +280,9 @@ impl fmt::Debug for Recorder {
 
 /// FNV-1a: a stable hash of the inference id, so sampling keeps the same events everywhere.
 fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    let mut h = FnvHasher::default();
+    std::hash::Hasher::write(&mut h, s.as_bytes());
+    h.0
 }
 
 impl Recorder {
@@ -349,7 +376,7 @@ impl Recorder {
 
     fn all_series(&self) -> Vec<Arc<Series>> {
         let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
-        map.values().flat_map(HashMap::values).cloned().collect()
+        map.values().flat_map(|versions| versions.values()).cloned().collect()
     }
 
     /// The stored events of `name:version` within the last window span.

@@ -66,8 +66,10 @@ struct Period {
 #[derive(Debug)]
 struct Shard {
     window: SlidingWindow,
-    /// Open periods, newest last; usually one.
+    /// Open periods, oldest first; usually one.
     periods: Vec<Period>,
+    /// Index of the period last recorded into.
+    last: usize,
     /// Sketches of taken periods, kept for reuse so a new period does not allocate.
     spare: Vec<QuantileSketch>,
     observed: u64,
@@ -75,24 +77,40 @@ struct Shard {
 
 impl Shard {
     fn observe(&mut self, o: &Observation) {
-        self.window.record(o.at, o.latency_ms, o.error, o.confidence);
-        let start = Granularity::FiveMinutes.period_start(o.at).as_millis();
-        let period = match self.periods.iter().rposition(|p| p.start == start) {
-            Some(i) => &mut self.periods[i],
-            None => {
-                let latency = self.spare.pop().unwrap_or_else(new_sketch);
-                self.periods.push(Period { start, errors: 0, latency });
-                // Keep newest last: out-of-order periods (late calls, skewed clocks) are rare.
-                self.periods.sort_unstable_by_key(|p| p.start);
-                let i = self.periods.iter().rposition(|p| p.start == start).unwrap_or(0);
-                &mut self.periods[i]
+        let key = self.window.key(o.latency_ms);
+        self.window.record_keyed(o.at, o.latency_ms, key, o.error, o.confidence);
+        let ms = o.at.as_millis();
+        let i = match self.periods.get(self.last) {
+            Some(p) if ms.checked_sub(p.start).is_some_and(|d| (0..PERIOD_MS).contains(&d)) => {
+                self.last
             }
+            _ => self.find_period(ms),
         };
+        let period = &mut self.periods[i];
         period.errors += u64::from(o.error);
-        period.latency.add(o.latency_ms);
+        period.latency.add_keyed(o.latency_ms, key);
         self.observed += 1;
     }
+
+    /// The index of the open period holding `ms`, created if needed.
+    #[cold]
+    fn find_period(&mut self, ms: i64) -> usize {
+        let start = Granularity::FiveMinutes.period_start(Timestamp::from_millis(ms)).as_millis();
+        let i = match self.periods.binary_search_by_key(&start, |p| p.start) {
+            Ok(i) => i,
+            Err(i) => {
+                let latency = self.spare.pop().unwrap_or_else(new_sketch);
+                self.periods.insert(i, Period { start, errors: 0, latency });
+                i
+            }
+        };
+        self.last = i;
+        i
+    }
 }
+
+/// Length of a 5-minute period.
+const PERIOD_MS: i64 = 300_000;
 
 fn new_sketch() -> QuantileSketch {
     QuantileSketch::new(QuantileSketch::DEFAULT_ALPHA).expect("the default accuracy is valid")
@@ -154,6 +172,7 @@ impl Series {
                 Padded(Mutex::new(Shard {
                     window,
                     periods: Vec::with_capacity(4),
+                    last: 0,
                     spare: Vec::new(),
                     observed: 0,
                 }))

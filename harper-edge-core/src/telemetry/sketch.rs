@@ -21,6 +21,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Where a value goes in a sketch: see [`QuantileSketch::key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Key {
+    /// Not a latency (negative, NaN, infinite): ignored.
+    Skip,
+    /// The zero bucket.
+    Zero,
+    /// Bucket `i`.
+    Bucket(i32),
+}
+
 /// A DDSketch of non-negative values (latencies, in any unit).
 ///
 /// Serialised (for `ModelMetrics` rows) as its parameters, bucket offset and dense counts;
@@ -222,20 +233,39 @@ impl QuantileSketch {
     /// Adds one value. Negative and NaN values are not latencies and are ignored; infinite
     /// values too. Allocates only when the value falls outside the buckets seen so far.
     pub fn add(&mut self, value: f64) {
+        self.add_keyed(value, self.key(value));
+    }
+
+    /// Where `value` goes in a sketch of this accuracy: computed once (one logarithm) and
+    /// added to several sketches of the same accuracy with [`QuantileSketch::add_keyed`].
+    pub(crate) fn key(&self, value: f64) -> Key {
         if !(value.is_finite() && value >= 0.0) {
-            return;
+            Key::Skip
+        } else if value <= Self::MIN_POSITIVE {
+            Key::Zero
+        } else {
+            Key::Bucket(self.index(value))
         }
+    }
+
+    /// Adds `value`, whose key a sketch of the same accuracy computed.
+    pub(crate) fn add_keyed(&mut self, value: f64, key: Key) {
+        let index = match key {
+            Key::Skip => return,
+            Key::Zero => None,
+            Key::Bucket(i) => Some(i),
+        };
         self.count += 1;
         self.sum += value;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
-        if value <= Self::MIN_POSITIVE {
-            self.zero_count += 1;
-            return;
+        match index {
+            None => self.zero_count += 1,
+            Some(index) => {
+                let slot = self.slot(index);
+                self.counts[slot] += 1;
+            }
         }
-        let index = self.index(value);
-        let slot = self.slot(index);
-        self.counts[slot] += 1;
     }
 
     /// The estimated value of quantile `q` (`0 ≤ q ≤ 1`), or `None` when empty or `q` is out
@@ -303,6 +333,12 @@ impl QuantileSketch {
     /// The slot of bucket `index`, growing (or collapsing) the dense array as needed.
     #[allow(clippy::cast_sign_loss)]
     fn slot(&mut self, index: i32) -> usize {
+        // The common case: a bucket already in the array.
+        if let Ok(slot) = usize::try_from(index.wrapping_sub(self.offset))
+            && slot < self.counts.len()
+        {
+            return slot;
+        }
         if self.counts.is_empty() {
             self.offset = index;
             self.counts.push(0);

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::telemetry::QuantileSketch;
+use crate::telemetry::sketch::Key;
 
 /// Statistics of a [`SlidingWindow`] at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,6 +97,9 @@ impl Slot {
 pub struct SlidingWindow {
     slot_ms: i64,
     slots: Vec<Slot>,
+    /// The slot last recorded into (index and number): most calls land in it, and finding
+    /// it again then takes two comparisons instead of two divisions.
+    last: (usize, i64),
     /// Events and feedback older than the window when they arrived.
     late: u64,
 }
@@ -133,7 +137,7 @@ impl SlidingWindow {
             correct: 0,
         };
         let slots = vec![empty; usize::try_from(n).unwrap_or(1)];
-        Ok(SlidingWindow { slot_ms, slots, late: 0 })
+        Ok(SlidingWindow { slot_ms, slots, last: (0, i64::MIN), late: 0 })
     }
 
     /// The window's length.
@@ -153,24 +157,56 @@ impl SlidingWindow {
     /// The slot for time `at`, cleared if it held an older slot; `None` if `at` is older than
     /// what the ring holds for that position.
     fn slot_for(&mut self, at: Timestamp) -> Option<&mut Slot> {
-        let number = at.as_millis().div_euclid(self.slot_ms);
+        let ms = at.as_millis();
+        let (index, number) = self.last;
+        if number != i64::MIN
+            && self.slots[index].number == number
+            && ms.checked_sub(number * self.slot_ms).is_some_and(|d| (0..self.slot_ms).contains(&d))
+        {
+            return Some(&mut self.slots[index]);
+        }
+        let number = ms.div_euclid(self.slot_ms);
         let len = self.slots.len() as i64;
-        let slot = &mut self.slots[usize::try_from(number.rem_euclid(len)).unwrap_or(0)];
+        let index = usize::try_from(number.rem_euclid(len)).unwrap_or(0);
+        let slot = &mut self.slots[index];
         if slot.number < number {
             slot.reset(number);
         }
-        (slot.number == number).then_some(slot)
+        if slot.number == number {
+            self.last = (index, number);
+            Some(slot)
+        } else {
+            None
+        }
     }
 
     /// Records one call made at `at`.
     pub fn record(&mut self, at: Timestamp, latency_ms: f64, error: bool, confidence: Option<f64>) {
+        let key = self.key(latency_ms);
+        self.record_keyed(at, latency_ms, key, error, confidence);
+    }
+
+    /// The sketch key of a latency, valid for every sketch of the default accuracy.
+    pub(crate) fn key(&self, latency_ms: f64) -> Key {
+        self.slots[0].latency.key(latency_ms)
+    }
+
+    /// [`SlidingWindow::record`] with the latency's sketch key computed by the caller.
+    pub(crate) fn record_keyed(
+        &mut self,
+        at: Timestamp,
+        latency_ms: f64,
+        key: Key,
+        error: bool,
+        confidence: Option<f64>,
+    ) {
         let Some(slot) = self.slot_for(at) else {
             self.late += 1;
             return;
         };
         slot.requests += 1;
         slot.errors += u64::from(error);
-        slot.latency.add(latency_ms);
+        slot.latency.add_keyed(latency_ms, key);
         if let Some(c) = confidence.filter(|c| c.is_finite()) {
             slot.confidence_sum += c;
             slot.confidence_count += 1;
