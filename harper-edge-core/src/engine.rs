@@ -218,6 +218,26 @@ impl Engine {
         &self.recorder
     }
 
+    /// The telemetry of a model version, to record calls the host made itself
+    /// ([`Series::observe`], [`Series::observe_columns`]). `reference` with a version needs no
+    /// registration (a model the host runs itself); without one, it names the newest
+    /// registered version.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unregistered name without a version; [`Error::InvalidInput`]
+    /// for an empty name or version; [`Error::Storage`] when seeding from the store fails.
+    pub fn series(&self, reference: &ModelRef) -> Result<Arc<Series>> {
+        let version = match &reference.version {
+            Some(v) => v.clone(),
+            None => self.model(reference)?.model_version,
+        };
+        if reference.name.is_empty() || version.is_empty() {
+            return Err(Error::invalid_input("a model name and version are required"));
+        }
+        self.recorder.series(&reference.name, &version)
+    }
+
     /// What the telemetry has counted, buffered, written and dropped so far.
     pub fn telemetry_stats(&self) -> TelemetryStats {
         self.recorder.stats()

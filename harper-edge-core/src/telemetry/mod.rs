@@ -15,6 +15,6 @@ pub use recorder::{
     BatchAdmission, InferContext, InferenceCall, Recorder, TelemetryConfig, TelemetryStats, Ticker,
 };
 pub use rollup::{Granularity, MetricsQuery, ModelMetrics};
-pub use series::{Observation, Series};
+pub use series::{Columns, Flag, Millis, Observation, Series};
 pub use sketch::QuantileSketch;
 pub use window::{SlidingWindow, WindowStats};

@@ -50,6 +50,58 @@ impl Observation {
     }
 }
 
+/// An error flag in a column of calls: `bool`, or `u8` (non-zero = failed; what a
+/// JavaScript `Uint8Array` holds).
+pub trait Flag: Copy {
+    /// Whether the call failed.
+    fn flag(self) -> bool;
+}
+
+impl Flag for bool {
+    fn flag(self) -> bool {
+        self
+    }
+}
+
+impl Flag for u8 {
+    fn flag(self) -> bool {
+        self != 0
+    }
+}
+
+/// A time in a column of calls, in milliseconds since the Unix epoch: `i64`, or `f64` (what
+/// JavaScript numbers are; fractions are dropped).
+pub trait Millis: Copy {
+    /// The time, or `None` when it is not one (NaN, infinite, out of range).
+    fn millis(self) -> Option<i64>;
+}
+
+impl Millis for i64 {
+    fn millis(self) -> Option<i64> {
+        Some(self)
+    }
+}
+
+impl Millis for f64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    fn millis(self) -> Option<i64> {
+        (self.is_finite() && self.abs() < 9.0e15).then(|| self.floor() as i64)
+    }
+}
+
+/// Calls given as columns (one entry per call), as numpy arrays and typed arrays hold them.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a, E: Flag = bool, T: Millis = i64> {
+    /// Latency of each call in milliseconds.
+    pub latency_ms: &'a [f64],
+    /// Whether each call failed (none failed when `None`).
+    pub errors: Option<&'a [E]>,
+    /// Confidence of each call; NaN for "none" (no confidence when `None`).
+    pub confidence: Option<&'a [f64]>,
+    /// When each call was made (now, for all, when `None`).
+    pub timestamps: Option<&'a [T]>,
+}
+
 /// A cache line of its own, so that two shards never share one.
 #[derive(Debug)]
 #[repr(align(128))]
@@ -221,6 +273,60 @@ impl Series {
         }
     }
 
+    /// Counts calls given as columns, all stamped `now` unless the columns carry times;
+    /// returns how many. Everything is checked before anything is counted, and calls are
+    /// counted in chunks under one lock each, without allocating.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidInput`] when a column's length differs from `latency_ms`'s, or
+    /// a time is not a number of milliseconds (naming the column and index).
+    pub fn observe_columns<E: Flag, T: Millis>(
+        &self,
+        columns: &Columns<'_, E, T>,
+        now: Timestamp,
+    ) -> Result<usize> {
+        let n = columns.latency_ms.len();
+        let check = |name: &str, len: Option<usize>| match len {
+            Some(len) if len != n => Err(crate::Error::invalid_input(format!(
+                "column '{name}' has {len} entries but latency_ms has {n}"
+            ))),
+            _ => Ok(()),
+        };
+        check("errors", columns.errors.map(<[E]>::len))?;
+        check("confidence", columns.confidence.map(<[f64]>::len))?;
+        check("timestamps", columns.timestamps.map(<[T]>::len))?;
+        if let Some(times) = columns.timestamps
+            && let Some(i) = times.iter().position(|t| t.millis().is_none())
+        {
+            return Err(crate::Error::invalid_input(format!(
+                "column 'timestamps' entry {i} is not a time in epoch milliseconds"
+            )));
+        }
+        const CHUNK: usize = 256;
+        let mut chunk = [Observation::new(now, 0.0); CHUNK];
+        let mut start = 0;
+        while start < n {
+            let len = CHUNK.min(n - start);
+            for (k, o) in chunk[..len].iter_mut().enumerate() {
+                let i = start + k;
+                let at = columns
+                    .timestamps
+                    .and_then(|t| t[i].millis())
+                    .map_or(now, Timestamp::from_millis);
+                *o = Observation {
+                    at,
+                    latency_ms: columns.latency_ms[i],
+                    error: columns.errors.is_some_and(|e| e[i].flag()),
+                    confidence: columns.confidence.map(|c| c[i]).filter(|c| !c.is_nan()),
+                };
+            }
+            self.observe_batch(&chunk[..len]);
+            start += len;
+        }
+        Ok(n)
+    }
+
     /// Counts the ground truth of a call made at `predicted_at` (replacing an earlier label
     /// `previous`, if any) in the window slot of the prediction; late if that slot has left.
     pub fn label(&self, predicted_at: Timestamp, previous: Option<bool>, correct: bool) {
@@ -355,6 +461,40 @@ mod tests {
         series.restore(&rows[0]).unwrap();
         let all = series.take(None);
         assert_eq!(all.iter().map(|r| r.request_count).collect::<Vec<_>>(), vec![1, 1]);
+    }
+
+    #[test]
+    fn columns_are_checked_then_counted() {
+        let series = Series::new("m", "1");
+        let now = Timestamp::from_millis(T0);
+        let latency: Vec<f64> = (0..1000).map(f64::from).collect();
+        let errors: Vec<u8> = (0..1000).map(|i| u8::from(i % 10 == 0)).collect();
+        let confidence: Vec<f64> =
+            (0..1000).map(|i| if i % 2 == 0 { f64::NAN } else { 0.5 }).collect();
+        let cols = Columns {
+            latency_ms: &latency,
+            errors: Some(&errors[..]),
+            confidence: Some(&confidence[..]),
+            timestamps: None::<&[i64]>,
+        };
+        assert_eq!(series.observe_columns(&cols, now).unwrap(), 1000);
+        let s = series.stats(now);
+        assert_eq!((s.request_count, s.error_count, s.max_latency), (1000, 100, Some(999.0)));
+        assert_eq!(s.avg_confidence, Some(0.5));
+
+        let short = Columns { errors: Some(&errors[..10]), ..cols };
+        let err = series.observe_columns(&short, now).unwrap_err();
+        assert!(err.to_string().contains("'errors' has 10 entries"), "{err}");
+        let times = [T0 as f64, f64::NAN];
+        let bad = Columns::<bool, f64> {
+            latency_ms: &latency[..2],
+            errors: None,
+            confidence: None,
+            timestamps: Some(&times),
+        };
+        let err = series.observe_columns(&bad, now).unwrap_err();
+        assert!(err.to_string().contains("entry 1"), "{err}");
+        assert_eq!(series.observed(), 1000, "nothing counted from a bad batch");
     }
 
     #[test]
