@@ -66,10 +66,52 @@ export interface InferenceEvent {
   feedbackTimestamp: number | null
 }
 
+/** Length of a rollup period: five minutes, one hour, one day (UTC). */
+export type Granularity = '5min' | 'hourly' | 'daily'
+
+/**
+ * Metrics of one model version over one period (the original design's `ModelMetrics` table,
+ * plus the latency sketch that makes rows mergeable), as `tick`, `flush` and `metrics` return
+ * them and the outbox carries them.
+ */
+export interface ModelMetrics {
+  /** `name:version:granularity:periodStart`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  /** Start of the period (inclusive), epoch milliseconds, aligned to its length in UTC. */
+  periodStart: number
+  /** End of the period (exclusive), epoch milliseconds. */
+  periodEnd: number
+  granularity: Granularity
+  /** Calls in the period, failed ones included. */
+  requestCount: number
+  /** Mean latency in milliseconds (exact); `null` only for a row without calls. */
+  avgLatency: number | null
+  /** Median latency (p50, p95 and p99 within the sketch's relative accuracy, 1%). */
+  p50Latency: number | null
+  p95Latency: number | null
+  p99Latency: number | null
+  /** Largest latency (exact). */
+  maxLatency: number | null
+  /** `errorCount / requestCount` (0 without calls). */
+  errorRate: number
+  /** Failed calls in the period. */
+  errorCount: number
+  /** `requestCount` divided by the period's length in seconds. */
+  throughputPerSecond: number
+  /**
+   * The latency sketch (DDSketch) the percentiles come from, in the core's serialised form:
+   * opaque, kept so that rows of one period from several engines can be merged exactly.
+   */
+  latencySketch: Record<string, unknown>
+}
+
 /** One new or changed record, in write order; copy `record` into table `table` (upsert). */
 export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
+  | { seq: number; table: 'ModelMetrics'; id: string; record: ModelMetrics; createdAt: number }
 
 /** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
 export interface RealtimeMetrics {
@@ -190,6 +232,25 @@ export declare class Engine {
    */
   realtime(model: string): RealtimeMetrics
   /**
+   * Writes the buffered events and the rollup rows of every 5-minute period that has ended,
+   * with the hourly and daily rows they roll up into; returns the rollup rows written. The
+   * engine's background ticker does this every second already: call it to have it done now
+   * (a host that mirrors the outbox, then finds the rows there as `ModelMetrics` records).
+   */
+  tick(): Array<ModelMetrics>
+  /**
+   * Like `tick`, but also writes the periods still open (later calls complete their rows,
+   * since rows merge exactly). Call it before reading the current period's rollups, or
+   * before the process exits.
+   */
+  flush(): Array<ModelMetrics>
+  /**
+   * Stored rollup rows of a model (`"name"` for every version, or `"name:version"`), oldest
+   * period first: 5-minute rows unless `options.granularity` says `"hourly"` or `"daily"`.
+   * Only rows already written by `tick` or `flush` are returned.
+   */
+  metrics(model: string, options?: MetricsOptions): Array<ModelMetrics>
+  /**
    * Up to `limit` (default 1000) new or changed records with `seq > after` (default 0), in
    * write order. Copy each `record` into table `table` with upsert semantics, then call
    * `pruneOutbox` with the last `seq` copied.
@@ -232,6 +293,20 @@ export interface InferOptions {
 export interface InMemoryOptions {
   /** Keep at most this many events, dropping the oldest (default: no cap). */
   maxEvents?: number
+}
+
+/** Options of `Engine.metrics`: which rollup rows of the model to return. */
+export interface MetricsOptions {
+  /** Period length: "5min" (default), "hourly" or "daily". */
+  granularity?: Granularity
+  /** Only rows of this version (the model reference may name it instead, but not another). */
+  version?: string
+  /** Only periods starting at or after this time (epoch milliseconds). */
+  from?: number
+  /** Only periods starting before this time (epoch milliseconds). */
+  to?: number
+  /** At most this many rows (default 1000). */
+  limit?: number
 }
 
 /** What `registerModel` needs: name, version, and the model file as `path` or `bytes`. */

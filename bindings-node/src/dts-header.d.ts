@@ -66,10 +66,52 @@ export interface InferenceEvent {
   feedbackTimestamp: number | null
 }
 
+/** Length of a rollup period: five minutes, one hour, one day (UTC). */
+export type Granularity = '5min' | 'hourly' | 'daily'
+
+/**
+ * Metrics of one model version over one period (the original design's `ModelMetrics` table,
+ * plus the latency sketch that makes rows mergeable), as `tick`, `flush` and `metrics` return
+ * them and the outbox carries them.
+ */
+export interface ModelMetrics {
+  /** `name:version:granularity:periodStart`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  /** Start of the period (inclusive), epoch milliseconds, aligned to its length in UTC. */
+  periodStart: number
+  /** End of the period (exclusive), epoch milliseconds. */
+  periodEnd: number
+  granularity: Granularity
+  /** Calls in the period, failed ones included. */
+  requestCount: number
+  /** Mean latency in milliseconds (exact); `null` only for a row without calls. */
+  avgLatency: number | null
+  /** Median latency (p50, p95 and p99 within the sketch's relative accuracy, 1%). */
+  p50Latency: number | null
+  p95Latency: number | null
+  p99Latency: number | null
+  /** Largest latency (exact). */
+  maxLatency: number | null
+  /** `errorCount / requestCount` (0 without calls). */
+  errorRate: number
+  /** Failed calls in the period. */
+  errorCount: number
+  /** `requestCount` divided by the period's length in seconds. */
+  throughputPerSecond: number
+  /**
+   * The latency sketch (DDSketch) the percentiles come from, in the core's serialised form:
+   * opaque, kept so that rows of one period from several engines can be merged exactly.
+   */
+  latencySketch: Record<string, unknown>
+}
+
 /** One new or changed record, in write order; copy `record` into table `table` (upsert). */
 export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
+  | { seq: number; table: 'ModelMetrics'; id: string; record: ModelMetrics; createdAt: number }
 
 /** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
 export interface RealtimeMetrics {

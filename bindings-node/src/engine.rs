@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::convert::{self, InferOptions, decode};
 use crate::error::{CoreResult, Result, sync};
 use crate::tasks::{Job, work};
-use crate::telemetry::{EventQuery, record};
+use crate::telemetry::{EventQuery, MetricsOptions, record};
 use crate::tensor::Prediction;
 
 /// Options of `Engine.open`.
@@ -83,7 +83,7 @@ impl Engine {
             let dir = home.map_or_else(CoreEngine::default_home, PathBuf::from);
             let outbox = options.and_then(|o| o.outbox).unwrap_or(false);
             let store = SqliteStore::open_with(dir, SqliteOptions::new().outbox(outbox))?;
-            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()))
+            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()?))
         })
     }
 
@@ -98,7 +98,7 @@ impl Engine {
                 Some(n) => MemoryStore::with_max_events(convert::size(n, "options.maxEvents")?)?,
                 None => MemoryStore::new(),
             };
-            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()))
+            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()?))
         })
     }
 
@@ -232,6 +232,37 @@ impl Engine {
     #[napi(ts_args_type = "model: string", ts_return_type = "RealtimeMetrics")]
     pub fn realtime(&self, model: Unknown<'_>) -> Result<Value> {
         sync(|| record(self.engine.realtime(&convert::model_ref(&model)?)?))
+    }
+
+    /// Writes the buffered events and the rollup rows of every 5-minute period that has ended,
+    /// with the hourly and daily rows they roll up into; returns the rollup rows written. The
+    /// engine's background ticker does this every second already: call it to have it done now
+    /// (a host that mirrors the outbox, then finds the rows there as `ModelMetrics` records).
+    #[napi(ts_return_type = "Array<ModelMetrics>")]
+    pub fn tick(&self) -> Result<Value> {
+        sync(|| record(self.engine.tick()?))
+    }
+
+    /// Like `tick`, but also writes the periods still open (later calls complete their rows,
+    /// since rows merge exactly). Call it before reading the current period's rollups, or
+    /// before the process exits.
+    #[napi(ts_return_type = "Array<ModelMetrics>")]
+    pub fn flush(&self) -> Result<Value> {
+        sync(|| record(self.engine.flush()?))
+    }
+
+    /// Stored rollup rows of a model (`"name"` for every version, or `"name:version"`), oldest
+    /// period first: 5-minute rows unless `options.granularity` says `"hourly"` or `"daily"`.
+    /// Only rows already written by `tick` or `flush` are returned.
+    #[napi(
+        ts_args_type = "model: string, options?: MetricsOptions",
+        ts_return_type = "Array<ModelMetrics>"
+    )]
+    pub fn metrics(&self, model: Unknown<'_>, options: Unknown<'_>) -> Result<Value> {
+        sync(|| {
+            let query = MetricsOptions::decode(convert::model_ref(&model)?, &options)?;
+            record(self.engine.metrics(&query)?)
+        })
     }
 
     /// Up to `limit` (default 1000) new or changed records with `seq > after` (default 0), in

@@ -1,12 +1,13 @@
-//! Event queries in, records out.
+//! Event and metrics queries in, records out.
 //!
-//! Records (`Model`, `InferenceEvent`, `OutboxEntry`) cross as the core's serde JSON, so their
-//! field names are the original design's (`modelName`, `latencyMs`, `actualOutcome`) and equal
-//! the records a host copies from the outbox. Numbers stay JS numbers up to 2^53.
+//! Records (`Model`, `InferenceEvent`, `ModelMetrics`, `OutboxEntry`) cross as the core's serde
+//! JSON, so their field names are the original design's (`modelName`, `latencyMs`,
+//! `periodStart`) and equal the records a host copies from the outbox. Numbers stay JS numbers
+//! up to 2^53.
 
 use harper_edge_core::{
-    Error as CoreError, EventQuery as CoreEventQuery, Timestamp,
-    telemetry::outcome_matches as core_outcome_matches,
+    Error as CoreError, EventQuery as CoreEventQuery, Granularity, MetricsQuery, ModelRef,
+    Timestamp, telemetry::outcome_matches as core_outcome_matches,
 };
 use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
@@ -43,20 +44,72 @@ impl EventQuery {
         if let Some(version) = q.model_version {
             out = out.version(version);
         }
-        let time = |t: Option<f64>, what: &str| -> CoreResult<Option<Timestamp>> {
-            t.map(|ms| {
-                let ms = i64::try_from(convert::count(ms, what)?)
-                    .map_err(|_| CoreError::invalid_input(format!("{what} is out of range")))?;
-                Ok(Timestamp::from_millis(ms))
-            })
-            .transpose()
-        };
         out = out.between(time(q.from, "query.from")?, time(q.to, "query.to")?);
         if let Some(limit) = q.limit {
             out = out.limit(convert::size(limit, "query.limit")?);
         }
         Ok(out)
     }
+}
+
+/// Options of `Engine.metrics`: which rollup rows of the model to return.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct MetricsOptions {
+    /// Period length: "5min" (default), "hourly" or "daily".
+    #[napi(ts_type = "Granularity")]
+    pub granularity: Option<String>,
+    /// Only rows of this version (the model reference may name it instead, but not another).
+    pub version: Option<String>,
+    /// Only periods starting at or after this time (epoch milliseconds).
+    pub from: Option<f64>,
+    /// Only periods starting before this time (epoch milliseconds).
+    pub to: Option<f64>,
+    /// At most this many rows (default 1000).
+    pub limit: Option<f64>,
+}
+
+impl MetricsOptions {
+    /// The core query for `reference` (`name`: every version, or `name:version`) and these
+    /// optional options.
+    pub fn decode(reference: ModelRef, value: &Unknown<'_>) -> CoreResult<MetricsQuery> {
+        let expected = "an object { granularity?, version?, from?, to?, limit? }";
+        let options: Option<MetricsOptions> = object(value, "options", expected)?;
+        let o = options.unwrap_or_default();
+        let granularity = match o.granularity {
+            Some(g) => g.parse()?,
+            None => Granularity::FiveMinutes,
+        };
+        let version = match (reference.version, o.version) {
+            (Some(named), Some(given)) if named != given => {
+                return Err(CoreError::invalid_input(format!(
+                    "model '{}:{named}' names version '{named}' but options.version is '{given}'",
+                    reference.name
+                )));
+            }
+            (named, given) => named.or(given),
+        };
+        let mut query = MetricsQuery::new(reference.name, granularity)
+            .between(time(o.from, "options.from")?, time(o.to, "options.to")?);
+        if let Some(version) = version {
+            query = query.version(version);
+        }
+        if let Some(limit) = o.limit {
+            query = query.limit(convert::size(limit, "options.limit")?);
+        }
+        Ok(query)
+    }
+}
+
+/// An optional time in epoch milliseconds: a non-negative integer below 2^53.
+fn time(value: Option<f64>, what: &str) -> CoreResult<Option<Timestamp>> {
+    value
+        .map(|ms| {
+            let ms = i64::try_from(convert::count(ms, what)?)
+                .map_err(|_| CoreError::invalid_input(format!("{what} is out of range")))?;
+            Ok(Timestamp::from_millis(ms))
+        })
+        .transpose()
 }
 
 /// A record as the JSON the core serialises it to.

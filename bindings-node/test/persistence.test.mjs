@@ -25,6 +25,9 @@ test('models, events and feedback survive reopening the store', async () => {
   // The model file was stored too: the second engine loads and runs it.
   const q = await second.inferJson('iris', REFERENCE.inputs[0])
   assert.equal(q.prediction, REFERENCE.labels[0])
+  // An engine buffers its events and writes them when it ticks (every second) or flushes;
+  // another engine sees them from then on.
+  second.tick()
   assert.deepEqual(first.events().map((e) => e.id), [q.inferenceId, p.inferenceId])
 })
 
@@ -32,5 +35,6 @@ test('the outbox can be turned on for a SQLite store', async () => {
   const engine = Engine.open(join(home, 'with-outbox'), { outbox: true })
   await irisEngine(engine)
   const p = await engine.inferJson('iris', REFERENCE.inputs[0])
+  engine.tick() // writes the buffered event (the background ticker would, within a second)
   assert.deepEqual(engine.outbox().map((e) => e.id), ['iris:1', p.inferenceId])
 })

@@ -64,6 +64,7 @@ test('record interfaces list exactly the fields the addon returns', async () => 
     Prediction: p,
     OutputTensor: p.outputs.probabilities,
     RealtimeMetrics: engine.realtime('iris'),
+    ModelMetrics: engine.flush()[0],
   }
   for (const [name, value] of Object.entries(samples)) {
     assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)

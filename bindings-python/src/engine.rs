@@ -39,8 +39,9 @@ impl PyEngine {
 
     /// An engine whose records live in memory only.
     #[staticmethod]
-    fn in_memory() -> Self {
-        PyEngine { inner: Engine::in_memory(), home: None }
+    fn in_memory(py: Python<'_>) -> PyResult<Self> {
+        let inner = py.run_core(Engine::in_memory)?;
+        Ok(PyEngine { inner, home: None })
     }
 
     /// Registers the model file at `path` as `name:version`; loads it first, so a corrupt or
@@ -155,6 +156,52 @@ impl PyEngine {
     fn realtime<'py>(&self, py: Python<'py>, model: &str) -> PyResult<Bound<'py, PyDict>> {
         let stats = py.run_core(|| self.inner.realtime(&model.parse::<ModelRef>()?))?;
         telemetry::realtime_to_py(py, &stats)
+    }
+
+    /// Writes the buffered events and the rollup rows of every 5-minute period that has ended,
+    /// with the hourly and daily rows they roll up into; returns the rollup rows written, as
+    /// dicts. The engine's background ticker does this every second already.
+    fn tick<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let rows = py.run_core(|| self.inner.tick())?;
+        telemetry::metrics_to_py(py, &rows)
+    }
+
+    /// Like `tick`, but also writes the periods still open (later flushes complete their
+    /// rows). Call it before reading the current period's rollups, or before exiting.
+    fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let rows = py.run_core(|| self.inner.flush())?;
+        telemetry::metrics_to_py(py, &rows)
+    }
+
+    /// Stored rollup rows of `model` (`"name"` for every version, or `"name:version"`) at
+    /// `granularity`, oldest period first, as dicts with snake_case keys; with `as_frame`, as
+    /// a pandas DataFrame.
+    #[pyo3(signature = (model, granularity="5min", *, version=None, start=None, end=None, limit=None, as_frame=false))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn metrics<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        granularity: &str,
+        version: Option<String>,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+        limit: Option<usize>,
+        as_frame: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let from = start.map(|t| telemetry::timestamp_from_py(t, "start")).transpose()?;
+        let to = end.map(|t| telemetry::timestamp_from_py(t, "end")).transpose()?;
+        let rows = py.run_core(|| {
+            let query = telemetry::metrics_query(model, granularity, version, from, to, limit)?;
+            self.inner.metrics(&query)
+        })?;
+        let rows = telemetry::metrics_to_py(py, &rows)?;
+        if as_frame {
+            // pandas is optional: imported (by the helper) only when a frame is asked for.
+            let frame = py.import(pyo3::intern!(py, "harper_edge._frame"))?;
+            return frame.call_method1(pyo3::intern!(py, "metrics_frame"), (rows,));
+        }
+        Ok(rows.into_any())
     }
 
     /// Up to `limit` outbox entries with `seq > after`, as dicts (`seq`, `table`, `id`,

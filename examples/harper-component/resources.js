@@ -1,5 +1,6 @@
 // harper-edge inside HarperDB: the engine runs in-process (one per worker thread), Harper serves
-// the endpoints and keeps the Model and InferenceEvent tables, filled from the engine's outbox.
+// the endpoints and keeps the Model, InferenceEvent and ModelMetrics tables, filled from the
+// engine's outbox.
 // Every export that is a Resource class is served at its name; an exported plain object nests
 // its resources under its name (`monitoring.metrics` → `/monitoring/metrics`).
 import { fileURLToPath } from 'node:url'
@@ -11,6 +12,23 @@ const MODEL_PATH =
   fileURLToPath(new URL('../../tests/data/iris_logreg.onnx', import.meta.url))
 const MODEL_NAME = process.env.HARPER_EDGE_MODEL_NAME ?? 'iris'
 const MODEL_VERSION = process.env.HARPER_EDGE_MODEL_VERSION ?? '1'
+// Every TICK_MS the component ticks the engine (buffered events and the rollups of ended
+// periods are written) and copies the outbox into the tables. With HARPER_EDGE_TICK_FLUSH=1 a
+// tick also writes the periods still open (engine.flush()), so the current period's rollups
+// reach the ModelMetrics table within one tick: for tests and demos.
+const TICK_MS = positiveInteger('HARPER_EDGE_TICK_MS', 1000)
+const TICK_FLUSH = process.env.HARPER_EDGE_TICK_FLUSH === '1'
+
+function positiveInteger(name, fallback) {
+  const text = process.env[name]
+  if (text === undefined || text === '') return fallback
+  if (!/^[1-9]\d*$/.test(text)) {
+    throw new Error(`${name} must be a positive integer (milliseconds), got '${text}'`)
+  }
+  return Number(text)
+}
+
+const log = () => globalThis.logger ?? console
 
 // The Harper table is the record of truth; the engine keeps only the newest events (feedback on
 // older ones goes to the table row, below), so a long-running worker's memory stays bounded.
@@ -38,6 +56,31 @@ async function copyOutbox() {
 await engine.registerModel({ name: MODEL_NAME, version: MODEL_VERSION, path: MODEL_PATH })
 await drainOutbox()
 
+// The engine buffers each call's event and writes it (and the rollup rows) when it ticks; the
+// ticker below then copies what was written into the tables. A tick still running when the next
+// one is due is not doubled. unref(): the timer alone does not keep the thread alive.
+let ticking = false
+async function tick() {
+  if (ticking) return
+  ticking = true
+  // A failure is logged and retried at the next tick: what was not written or copied stays
+  // pending (in the engine or in its outbox).
+  try {
+    if (TICK_FLUSH) engine.flush()
+    else engine.tick()
+  } catch (e) {
+    log().error('harper-edge component: engine tick failed:', e)
+  }
+  try {
+    await drainOutbox()
+  } catch (e) {
+    log().error('harper-edge component: copying the outbox failed:', e)
+  } finally {
+    ticking = false
+  }
+}
+setInterval(tick, TICK_MS).unref()
+
 // harper-edge error codes as HTTP statuses; anything else is a server error.
 const STATUS = {
   HARPER_EDGE_INVALID_INPUT: 400,
@@ -61,7 +104,7 @@ async function respond(handler) {
     return await handler()
   } catch (e) {
     const status = STATUS[e.code] ?? 500
-    if (status === 500) (globalThis.logger ?? console).error('harper-edge component:', e)
+    if (status === 500) log().error('harper-edge component:', e)
     return {
       status,
       headers: { 'Content-Type': 'application/json' },
@@ -74,7 +117,12 @@ function modelRef(modelName, modelVersion) {
   return modelVersion == null ? modelName : `${modelName}:${modelVersion}`
 }
 
-/** `POST /Predict {modelName, modelVersion?, features, userId?, sessionId?, requestId?}` */
+/**
+ * `POST /Predict {modelName, modelVersion?, features, userId?, sessionId?, requestId?}`
+ *
+ * The call's InferenceEvent (failed calls have one too) is buffered by the engine and reaches
+ * the table with the next tick, without delaying the answer.
+ */
 export class Predict extends Resource {
   static loadAsInstance = false
 
@@ -84,18 +132,13 @@ export class Predict extends Resource {
       if (typeof modelName !== 'string') {
         throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: modelName must be a string')
       }
-      try {
-        const p = await engine.inferJson(modelRef(modelName, modelVersion), features, {
-          userId,
-          sessionId,
-          requestId,
-        })
-        const { inferenceId, prediction, confidence, latencyMs } = p
-        return { inferenceId, prediction, confidence, modelVersion: p.modelVersion, latencyMs }
-      } finally {
-        // Failed calls are recorded too.
-        await drainOutbox()
-      }
+      const p = await engine.inferJson(modelRef(modelName, modelVersion), features, {
+        userId,
+        sessionId,
+        requestId,
+      })
+      const { inferenceId, prediction, confidence, latencyMs } = p
+      return { inferenceId, prediction, confidence, modelVersion: p.modelVersion, latencyMs }
     })
   }
 }
@@ -165,9 +208,15 @@ export class UploadModel extends Resource {
 }
 
 /**
- * `GET /monitoring/metrics/{modelName}/realtime[?modelVersion=…]` → the engine's real-time view
- * of the model (its newest version unless `modelVersion` names one): calls, errors, throughput,
- * latency percentiles, confidence and accuracy over the last five minutes.
+ * Served under `/monitoring/metrics` (see `monitoring` below):
+ *
+ * - `GET /monitoring/metrics/{modelName}[?granularity=&version=&from=&to=&limit=]` → the stored
+ *   rollup rows of the model (every version unless `version` names one), oldest period first:
+ *   `ModelMetrics` records, 5-minute rows unless `granularity` is `hourly` or `daily`. `from` and
+ *   `to` (periods starting in `[from, to)`) are epoch milliseconds or ISO 8601 times with a zone.
+ * - `GET /monitoring/metrics/{modelName}/realtime[?modelVersion=…]` → the engine's real-time view
+ *   of the model (its newest version unless `modelVersion` names one): calls, errors,
+ *   throughput, latency percentiles, confidence and accuracy over the last five minutes.
  *
  * Served from this worker thread's engine: with several threads, each answers for the calls it
  * received itself.
@@ -177,17 +226,58 @@ class MonitoringMetrics extends Resource {
 
   get(target) {
     return respond(async () => {
-      // Harper hands the path after /monitoring/metrics: `/iris/realtime`.
+      // Harper hands the path after /monitoring/metrics: `/iris` or `/iris/realtime`.
       const segments = target.pathname.split('/').filter(Boolean).map(decodeURIComponent)
-      if (segments.length !== 2 || segments[1] !== 'realtime') {
-        throw new HttpError(
-          'HARPER_EDGE_NOT_FOUND',
-          `no such endpoint: GET /monitoring/metrics${target.pathname} (try /monitoring/metrics/{modelName}/realtime)`,
-        )
+      if (segments.length === 1) return engine.metrics(segments[0], metricsOptions(target))
+      if (segments.length === 2 && segments[1] === 'realtime') {
+        return engine.realtime(modelRef(segments[0], target.get('modelVersion')))
       }
-      return engine.realtime(modelRef(segments[0], target.get('modelVersion')))
+      throw new HttpError(
+        'HARPER_EDGE_NOT_FOUND',
+        `no such endpoint: GET /monitoring/metrics${target.pathname} (try /monitoring/metrics/{modelName} or /monitoring/metrics/{modelName}/realtime)`,
+      )
     })
   }
+}
+
+// The query parameters of the rollups endpoint as `engine.metrics` options; the engine checks
+// the granularity, the version and the ranges. `modelVersion` is accepted for `version`, as in
+// the real-time endpoint.
+function metricsOptions(target) {
+  const param = (name) => target.get(name) ?? undefined
+  const [version, modelVersion] = [param('version'), param('modelVersion')]
+  if (version !== undefined && modelVersion !== undefined && version !== modelVersion) {
+    throw new HttpError(
+      'HARPER_EDGE_INVALID_INPUT',
+      `invalid input: version '${version}' and modelVersion '${modelVersion}' differ`,
+    )
+  }
+  const limit = param('limit')
+  if (limit !== undefined && !/^\d+$/.test(limit)) {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', `invalid input: limit must be a non-negative integer, got '${limit}'`)
+  }
+  return {
+    granularity: param('granularity'),
+    version: version ?? modelVersion,
+    from: time(param('from'), 'from'),
+    to: time(param('to'), 'to'),
+    limit: limit === undefined ? undefined : Number(limit),
+  }
+}
+
+// Epoch milliseconds, or an ISO 8601 time with a zone (`2026-11-27T06:00:00Z`).
+function time(text, name) {
+  if (text === undefined) return undefined
+  if (/^\d+$/.test(text)) return Number(text)
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/
+  const ms = iso.test(text) ? Date.parse(text) : Number.NaN
+  if (Number.isNaN(ms)) {
+    throw new HttpError(
+      'HARPER_EDGE_INVALID_INPUT',
+      `invalid input: ${name} must be epoch milliseconds or an ISO 8601 time with a zone, got '${text}'`,
+    )
+  }
+  return ms
 }
 
 export const monitoring = { metrics: MonitoringMetrics }

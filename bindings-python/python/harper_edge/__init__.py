@@ -2,7 +2,8 @@
 
 Register ONNX models, run them on numpy arrays, and keep every call as an
 ``InferenceEvent`` (with the ground truth given later by ``Engine.feedback``) in an
-embedded SQLite store.
+embedded SQLite store, with a real-time view (``Engine.realtime``) and 5-minute, hourly
+and daily rollups (``Engine.metrics``).
 """
 
 from harper_edge._native import (
@@ -27,7 +28,7 @@ from harper_edge._native import (
     StorageError,
     __version__,
 )
-from harper_edge._types import RealtimeMetrics
+from harper_edge._types import ModelMetrics, RealtimeMetrics
 
 __all__ = [
     "BackendError",
@@ -44,6 +45,7 @@ __all__ = [
     "IoError",
     "Model",
     "ModelLoadError",
+    "ModelMetrics",
     "NetworkError",
     "NotFoundError",
     "Prediction",

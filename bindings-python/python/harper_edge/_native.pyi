@@ -1,12 +1,16 @@
 """The compiled core of harper-edge (Rust, PyO3). Import from ``harper_edge`` instead."""
 
 import os
-from typing import Any, TypeAlias, final
+from datetime import datetime
+from typing import Any, Literal, TypeAlias, final, overload
 
 import numpy as np
 import numpy.typing as npt
+# pandas is optional (only `Engine.metrics(..., as_frame=True)` uses it) and untyped without
+# pandas-stubs: `pd.DataFrame` is then `Any`.
+import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
-from harper_edge._types import RealtimeMetrics
+from harper_edge._types import ModelMetrics, RealtimeMetrics
 
 __all__ = [
     "Engine",
@@ -34,6 +38,7 @@ __all__ = [
 __version__: str
 
 _Array: TypeAlias = npt.NDArray[Any]
+_Time: TypeAlias = datetime | int | np.integer[Any]
 
 @final
 class Engine:
@@ -132,10 +137,75 @@ class Engine:
         query. Raises ``NotFoundError`` for an unknown model.
         """
 
+    def tick(self) -> list[ModelMetrics]:
+        """Writes the buffered events and the rollup rows of every 5-minute period that
+        has ended (by the engine's clock), with the hourly and daily rows they roll up
+        into; returns the rollup rows written. The engine does this every second on a
+        background thread already: call it to have it done now. Raises
+        ``StorageError`` when the store fails (what was not written stays pending)."""
+
+    def flush(self) -> list[ModelMetrics]:
+        """Like ``tick``, but also writes the periods still open; later calls complete
+        their rows (rows merge exactly). Call it before reading the current period's
+        rollups, or before the process exits (a dropped engine flushes too, best
+        effort): a process killed without it loses the rollups not yet written."""
+
+    @overload
+    def metrics(
+        self,
+        model: str,
+        granularity: str = "5min",
+        *,
+        version: str | None = None,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        limit: int | None = None,
+        as_frame: Literal[False] = False,
+    ) -> list[ModelMetrics]:
+        """Stored rollup rows, oldest period first (at most ``limit``, default 1000).
+
+        ``model`` is ``"name"`` (rows of every version) or ``"name:version"``;
+        ``version`` may name the version instead (a different one than the reference
+        names raises ``InvalidInputError``). ``granularity`` is ``"5min"``,
+        ``"hourly"`` or ``"daily"`` (anything else raises ``InvalidInputError``).
+        ``start`` / ``end`` keep the periods starting in ``[start, end)``: an aware
+        ``datetime`` or integer epoch milliseconds (a naive ``datetime`` raises
+        ``ValueError``). Only written rows are returned: see ``tick`` and ``flush``.
+
+        Rows are dicts with snake_case keys (see ``ModelMetrics``), times as integer
+        epoch milliseconds. With ``as_frame=True``, a pandas DataFrame with one column
+        per key, ``period_start`` / ``period_end`` as ``datetime64[ms, UTC]``; pandas
+        is imported then, and a missing pandas raises ``ImportError``.
+        """
+    @overload
+    def metrics(
+        self,
+        model: str,
+        granularity: str = "5min",
+        *,
+        version: str | None = None,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        limit: int | None = None,
+        as_frame: Literal[True],
+    ) -> pd.DataFrame: ...
+    @overload
+    def metrics(
+        self,
+        model: str,
+        granularity: str = "5min",
+        *,
+        version: str | None = None,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        limit: int | None = None,
+        as_frame: bool = False,
+    ) -> list[ModelMetrics] | pd.DataFrame: ...
+
     def outbox(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """Up to ``limit`` outbox entries with ``seq > after``, in write order: dicts
-        with ``seq``, ``table`` (``Model`` or ``InferenceEvent``), ``id``, ``record``
-        (camelCase field names) and ``createdAt``."""
+        with ``seq``, ``table`` (``Model``, ``InferenceEvent`` or ``ModelMetrics``),
+        ``id``, ``record`` (camelCase field names) and ``createdAt``."""
 
     def prune_outbox(self, through: int) -> int:
         """Deletes outbox entries with ``seq <= through``; returns how many."""

@@ -22,6 +22,28 @@ const dataDir = new URL('../../../tests/data/', import.meta.url)
 const REFERENCE = JSON.parse(readFileSync(new URL('iris_logreg.reference.json', dataDir), 'utf8'))
 const MODEL_BYTES = readFileSync(new URL('iris_logreg.onnx', dataDir))
 
+const METRICS_FIELDS = [
+  'avgLatency',
+  'errorCount',
+  'errorRate',
+  'granularity',
+  'id',
+  'latencySketch',
+  'maxLatency',
+  'modelName',
+  'modelVersion',
+  'p50Latency',
+  'p95Latency',
+  'p99Latency',
+  'periodEnd',
+  'periodStart',
+  'requestCount',
+  'throughputPerSecond',
+]
+const HOUR = 3_600_000
+// The component ticks this often in the test, writing open periods too (HARPER_EDGE_TICK_FLUSH).
+const TICK_MS = 100
+
 const EVENT_FIELDS = [
   'actualOutcome',
   'confidence',
@@ -96,6 +118,22 @@ async function request(method, path, body) {
 const post = (path, body) => request('POST', path, body)
 const get = (path) => request('GET', path)
 
+// Retries `check` (which throws while its condition does not hold) until it returns, for what
+// the component writes to its tables on its next tick; the last failure is rethrown.
+async function eventually(check, timeoutMs = 10_000) {
+  const deadline = performance.now() + timeoutMs
+  while (true) {
+    try {
+      return await check()
+    } catch (e) {
+      if (performance.now() > deadline) throw e
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS))
+    }
+  }
+}
+
+const sum = (rows, key) => rows.reduce((total, row) => total + row[key], 0)
+
 before(async () => {
   for (const port of [HTTP_PORT, OPERATIONS_PORT]) {
     assert.equal(await portAnswers(port), false, `port ${port} on ${HOST} is already in use`)
@@ -112,6 +150,8 @@ before(async () => {
     // Without these two the installer prompts and exits.
     DEFAULTS_MODE: 'dev',
     REPLICATION_HOSTNAME: 'localhost',
+    HARPER_EDGE_TICK_MS: String(TICK_MS),
+    HARPER_EDGE_TICK_FLUSH: '1',
     HARPER_SET_CONFIG: JSON.stringify({
       http: { port: `${HOST}:${HTTP_PORT}`, securePort: null },
       operationsApi: { network: { port: `${HOST}:${OPERATIONS_PORT}`, securePort: null } },
@@ -201,8 +241,12 @@ harperTest('feedback updates the InferenceEvent row, read back through REST', as
   const [right, wrong] = predictions
   const label = REFERENCE.labels[0]
 
-  const before = await get(`/InferenceEvent/${right.inferenceId}`)
-  assert.equal(before.status, 200)
+  // The event reaches the table with the component's next tick.
+  const before = await eventually(async () => {
+    const response = await get(`/InferenceEvent/${right.inferenceId}`)
+    assert.equal(response.status, 200)
+    return response
+  })
   assert.equal(before.body.correct, null)
 
   const fb = await post('/Feedback', { inferenceId: right.inferenceId, actualOutcome: label })
@@ -284,10 +328,13 @@ harperTest('errors have real HTTP statuses and a JSON body { error, code }', asy
 })
 
 harperTest('a failed call is recorded as an InferenceEvent with its error', async () => {
-  const { status, body } = await get('/InferenceEvent/?modelName=iris')
-  assert.equal(status, 200)
-  const failedRows = body.filter((e) => e.error !== null)
-  assert.ok(failedRows.length >= 1, 'the wrong-shape call has a row')
+  const failedRows = await eventually(async () => {
+    const { status, body } = await get('/InferenceEvent/?modelName=iris')
+    assert.equal(status, 200)
+    const rows = body.filter((e) => e.error !== null)
+    assert.ok(rows.length >= 1, 'the wrong-shape call has a row')
+    return rows
+  })
   assert.match(failedRows[0].error, /expected shape/)
   assert.equal(failedRows[0].prediction, null)
   const fb = await post('/Feedback', { inferenceId: failedRows[0].id, actualOutcome: 0 })
@@ -382,10 +429,98 @@ harperTest('GET /monitoring/metrics/{modelName}/realtime counts what this test s
   const noVersion = await get('/monitoring/metrics/iris/realtime?modelVersion=9')
   assert.equal(noVersion.status, 404)
   assert.equal(noVersion.body.code, 'HARPER_EDGE_NOT_FOUND')
-  const noRoute = await get('/monitoring/metrics/iris')
+  const noRoute = await get('/monitoring/metrics/iris/weekly')
   assert.equal(noRoute.status, 404)
   assert.equal(noRoute.body.code, 'HARPER_EDGE_NOT_FOUND')
   const badVersion = await get('/monitoring/metrics/iris/realtime?modelVersion=')
   assert.equal(badVersion.status, 400)
   assert.equal(badVersion.body.code, 'HARPER_EDGE_INVALID_INPUT')
+})
+
+harperTest('GET /monitoring/metrics/{modelName} returns the rollups the ModelMetrics table mirrors', async () => {
+  assert.ok(predictions.length > 2, 'needs the predictions of the tests above')
+  // iris:1 answered every reference row and failed the wrong-shape call; iris:2 answered one
+  // call, a moment ago. The component ticks every TICK_MS and writes the open periods too:
+  // wait until every granularity counts every call of both versions.
+  const v1Calls = predictions.length + 1
+  const calls = (rows, version) => sum(rows.filter((r) => r.modelVersion === version), 'requestCount')
+  const [fiveMinute, hourlyAll, dailyAll] = await eventually(async () => {
+    const answers = []
+    for (const granularity of ['5min', 'hourly', 'daily']) {
+      const response = await get(`/monitoring/metrics/iris?granularity=${granularity}`)
+      assert.equal(response.status, 200, JSON.stringify(response.body))
+      const counts = response.body.map((r) => `${r.modelVersion}@${r.periodStart}:${r.requestCount}`)
+      const totals = [calls(response.body, '1'), calls(response.body, '2')]
+      assert.deepEqual(totals, [v1Calls, 1], `${granularity}: ${counts}`)
+      answers.push(response.body)
+    }
+    return answers
+  })
+  const rows = [...fiveMinute, ...hourlyAll, ...dailyAll]
+  for (const row of rows) {
+    assert.deepEqual(Object.keys(row).sort(), METRICS_FIELDS)
+    assert.equal(row.modelName, 'iris')
+    assert.equal(row.id, `iris:${row.modelVersion}:${row.granularity}:${row.periodStart}`)
+    assert.equal(row.latencySketch.count, row.requestCount)
+    assert.ok(row.p50Latency <= row.p99Latency && row.p99Latency <= row.maxLatency * 1.01)
+  }
+  assert.ok(fiveMinute.every((r) => r.granularity === '5min' && r.periodEnd - r.periodStart === 300_000))
+  const starts = fiveMinute.map((r) => r.periodStart)
+  assert.deepEqual(starts, [...starts].sort((a, b) => a - b), 'oldest period first')
+
+  const hourly = (await get('/monitoring/metrics/iris?granularity=hourly&version=1')).body
+  assert.deepEqual(hourly, hourlyAll.filter((r) => r.modelVersion === '1'))
+  for (const row of hourly) {
+    assert.equal(row.granularity, 'hourly')
+    assert.equal(row.periodStart % HOUR, 0)
+    assert.equal(row.periodEnd - row.periodStart, HOUR)
+  }
+  assert.equal(sum(hourly, 'errorCount'), 1)
+  if (hourly.length === 1) {
+    assert.equal(hourly[0].errorRate, 1 / v1Calls)
+    assert.equal(hourly[0].throughputPerSecond, v1Calls / 3600)
+    assert.ok(hourly[0].maxLatency >= Math.max(...predictions.map((p) => p.latencyMs)))
+  }
+  const daily = await get('/monitoring/metrics/iris?granularity=daily&modelVersion=2')
+  assert.deepEqual(daily.body.map((r) => [r.modelVersion, r.requestCount]), [['2', 1]])
+
+  // Ranges: periods starting in [from, to), as epoch milliseconds or ISO 8601 times.
+  const first = hourly[0].periodStart
+  const count = async (query) => (await get(`/monitoring/metrics/iris?granularity=hourly&version=1&${query}`)).body.length
+  assert.equal(await count(`from=${first}&to=${first + 1}`), 1)
+  assert.equal(await count(`from=${first + 1}&to=${first + HOUR}`), 0)
+  assert.equal(await count(`to=${first}`), 0)
+  assert.equal(await count(`from=${encodeURIComponent(new Date(first).toISOString())}&limit=1`), 1)
+  assert.equal(await count('limit=0'), 0)
+
+  // Every row the endpoint returns is in the ModelMetrics table, field for field.
+  assert.ok(rows.length >= 6, 'rows of both versions at every granularity')
+  await eventually(async () => {
+    for (const row of rows) {
+      const stored = await get(`/ModelMetrics/${encodeURIComponent(row.id)}`)
+      assert.equal(stored.status, 200, row.id)
+      assert.deepEqual(stored.body, row)
+    }
+  })
+  const table = await get('/ModelMetrics/?modelName=iris')
+  assert.equal(table.status, 200)
+  assert.deepEqual(table.body.map((r) => r.id).sort(), rows.map((r) => r.id).sort())
+
+  // Bad parameters are 400 with the error code; an unknown model has no rows.
+  const weekly = await get('/monitoring/metrics/iris?granularity=weekly')
+  assert.equal(weekly.status, 400)
+  assert.deepEqual(weekly.body, {
+    error: "invalid input: unknown granularity 'weekly' (expected 5min, hourly or daily)",
+    code: 'HARPER_EDGE_INVALID_INPUT',
+  })
+  for (const query of ['from=yesterday', 'to=2026-01-01', 'limit=-1', 'limit=ten', 'version=1&modelVersion=2']) {
+    const bad = await get(`/monitoring/metrics/iris?${query}`)
+    assert.equal(bad.status, 400, query)
+    assert.equal(bad.body.code, 'HARPER_EDGE_INVALID_INPUT', query)
+  }
+  const badName = await get('/monitoring/metrics/bad%20name')
+  assert.equal(badName.status, 400)
+  const unknown = await get('/monitoring/metrics/nope')
+  assert.equal(unknown.status, 200)
+  assert.deepEqual(unknown.body, [])
 })

@@ -1,6 +1,7 @@
 //! The bounded buffer of raw events waiting to be written to the store.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -56,13 +57,16 @@ struct Counts {
 #[derive(Debug)]
 #[repr(align(128))]
 struct Shard {
-    events: Mutex<(VecDeque<InferenceEvent>, Counts)>,
+    /// Events with their arrival number.
+    events: Mutex<(VecDeque<(u64, InferenceEvent)>, Counts)>,
 }
 
 /// Raw events in lock shards, each holding at most its share of the capacity.
 #[derive(Debug)]
 pub(crate) struct EventBuffer {
     shards: Box<[Shard]>,
+    /// Arrival numbers, so a drain returns events in the order they were recorded.
+    arrivals: AtomicU64,
     per_shard: usize,
     overflow: Overflow,
 }
@@ -75,12 +79,13 @@ impl EventBuffer {
             shards: (0..shards)
                 .map(|_| Shard { events: Mutex::new((VecDeque::new(), Counts::default())) })
                 .collect(),
+            arrivals: AtomicU64::new(0),
             per_shard,
             overflow,
         }
     }
 
-    fn lock(&self, i: usize) -> MutexGuard<'_, (VecDeque<InferenceEvent>, Counts)> {
+    fn lock(&self, i: usize) -> MutexGuard<'_, (VecDeque<(u64, InferenceEvent)>, Counts)> {
         // A panic mid-push leaves the queue itself consistent.
         self.shards[i].events.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -97,6 +102,7 @@ impl EventBuffer {
     pub(crate) fn push(&self, hint: usize, event: InferenceEvent) -> Admission {
         let n = self.shards.len();
         let home = hint % n;
+        let event = (self.arrivals.fetch_add(1, Ordering::Relaxed), event);
         {
             let mut queue = self.lock(home);
             if queue.0.len() < self.per_shard {
@@ -117,7 +123,7 @@ impl EventBuffer {
         }
         // Every shard is full: drop the oldest head (each shard is in arrival order).
         let oldest = (0..n)
-            .filter_map(|i| self.lock(i).0.front().map(|e| (e.timestamp, i)))
+            .filter_map(|i| self.lock(i).0.front().map(|e| (e.0, i)))
             .min()
             .map_or(home, |(_, i)| i);
         let mut guard = self.lock(oldest);
@@ -140,36 +146,35 @@ impl EventBuffer {
         self.lock(hint % self.shards.len()).1.sampled_out += 1;
     }
 
-    /// Takes every buffered event.
-    pub(crate) fn drain(&self) -> Vec<InferenceEvent> {
-        let mut out = Vec::new();
+    /// Takes every buffered event, in the order they were recorded, with their arrival
+    /// numbers (for [`EventBuffer::restore`]).
+    pub(crate) fn drain(&self) -> (Vec<u64>, Vec<InferenceEvent>) {
+        let mut all = Vec::new();
         for i in 0..self.shards.len() {
-            out.extend(self.lock(i).0.drain(..));
+            all.extend(self.lock(i).0.drain(..));
         }
-        out
+        all.sort_unstable_by_key(|e| e.0);
+        all.into_iter().unzip()
     }
 
-    /// Puts back events that could not be written, oldest first, ahead of newer ones; what
-    /// does not fit is dropped (and counted) — the buffer never grows past its capacity.
-    pub(crate) fn restore(&self, events: Vec<InferenceEvent>) {
-        let n = self.shards.len();
-        let mut per: Vec<Vec<InferenceEvent>> = (0..n).map(|_| Vec::new()).collect();
-        for (i, e) in events.into_iter().enumerate() {
-            per[i % n].push(e);
-        }
-        for (i, mut events) in per.into_iter().enumerate() {
+    /// Puts back drained events that could not be written (they are older than anything
+    /// recorded since, so they go first); what does not fit is dropped, oldest first, and
+    /// counted — the buffer never grows past its capacity.
+    pub(crate) fn restore(&self, arrivals: Vec<u64>, events: Vec<InferenceEvent>) {
+        let mut left: Vec<(u64, InferenceEvent)> = arrivals.into_iter().zip(events).collect();
+        for i in 0..self.shards.len() {
+            if left.is_empty() {
+                return;
+            }
             let mut guard = self.lock(i);
-            let (queue, counts) = &mut *guard;
-            let room = self.per_shard.saturating_sub(queue.len());
-            if events.len() > room {
-                let excess = events.len() - room;
-                counts.dropped += excess as u64;
-                // Keep the newest of the restored events.
-                events.drain(..excess);
+            let room = self.per_shard.saturating_sub(guard.0.len()).min(left.len());
+            // The newest of what is left, ahead of this shard's (newer) events.
+            for e in left.drain(left.len() - room..).rev() {
+                guard.0.push_front(e);
             }
-            for e in events.into_iter().rev() {
-                queue.push_front(e);
-            }
+        }
+        if !left.is_empty() {
+            self.lock(0).1.dropped += left.len() as u64;
         }
     }
 
@@ -179,5 +184,77 @@ impl EventBuffer {
             let g = self.lock(i);
             (len + g.0.len(), d + g.1.dropped, r + g.1.rejected, s + g.1.sampled_out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Framework;
+    use crate::clock::Timestamp;
+
+    fn event(id: &str) -> InferenceEvent {
+        InferenceEvent {
+            id: id.into(),
+            model_name: "m".into(),
+            model_version: "1".into(),
+            framework: Framework::Onnx,
+            request_id: None,
+            user_id: None,
+            session_id: None,
+            features_in: serde_json::Value::Null,
+            prediction: serde_json::Value::Null,
+            confidence: None,
+            latency_ms: 1.0,
+            // Times out of order: arrival order is what counts.
+            timestamp: Timestamp::from_millis(1000 - i64::from(id.as_bytes()[1])),
+            error: None,
+            actual_outcome: None,
+            correct: None,
+            feedback_timestamp: None,
+        }
+    }
+
+    fn ids(events: &[InferenceEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    #[test]
+    fn drains_in_arrival_order_across_shards_and_restores_ahead_of_newer_events() {
+        let buffer = EventBuffer::new(6, Overflow::DropOldest, 3);
+        for (i, id) in ["e0", "e1", "e2", "e3"].into_iter().enumerate() {
+            assert_eq!(buffer.push(i * 7, event(id)), Admission::Buffered);
+        }
+        let (arrivals, events) = buffer.drain();
+        assert_eq!(ids(&events), ["e0", "e1", "e2", "e3"]);
+        // The write failed; meanwhile two more arrived.
+        buffer.push(0, event("e4"));
+        buffer.push(1, event("e5"));
+        buffer.restore(arrivals, events);
+        let (_, events) = buffer.drain();
+        assert_eq!(ids(&events), ["e0", "e1", "e2", "e3", "e4", "e5"]);
+    }
+
+    #[test]
+    fn a_full_buffer_drops_the_oldest_or_rejects_and_restore_never_overfills() {
+        let buffer = EventBuffer::new(4, Overflow::DropOldest, 2);
+        for (i, id) in ["e0", "e1", "e2", "e3", "e4", "e5"].into_iter().enumerate() {
+            buffer.push(i, event(id));
+        }
+        assert_eq!(buffer.counts(), (4, 2, 0, 0));
+        let (arrivals, events) = buffer.drain();
+        assert_eq!(ids(&events), ["e2", "e3", "e4", "e5"]);
+        for id in ["e6", "e7", "e8"] {
+            buffer.push(0, event(id));
+        }
+        buffer.restore(arrivals, events);
+        let (len, dropped, ..) = buffer.counts();
+        assert_eq!((len, dropped), (4, 5), "only one restored event fit");
+
+        let reject = EventBuffer::new(2, Overflow::Reject, 2);
+        let admitted: Vec<Admission> =
+            ["e0", "e1", "e2"].into_iter().map(|id| reject.push(0, event(id))).collect();
+        assert_eq!(admitted, [Admission::Buffered, Admission::Buffered, Admission::Rejected]);
+        assert_eq!(reject.counts(), (2, 0, 1, 0));
     }
 }

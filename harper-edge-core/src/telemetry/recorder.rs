@@ -528,7 +528,7 @@ impl Recorder {
     }
 
     fn flush_events_locked(&self) -> Result<usize> {
-        let events = self.buffer.drain();
+        let (arrivals, events) = self.buffer.drain();
         if events.is_empty() {
             return Ok(0);
         }
@@ -540,7 +540,7 @@ impl Recorder {
                 Ok(inserted)
             }
             Err(e) => {
-                self.buffer.restore(events);
+                self.buffer.restore(arrivals, events);
                 Err(self.failed(e))
             }
         }
