@@ -198,6 +198,73 @@ impl ModelMetrics {
         }
         Ok(ModelMetrics::new(model_name, model_version, granularity, start, errors, sketch))
     }
+
+    /// Combines rows written by several producers (HarperDB worker threads, cluster nodes,
+    /// processes) into one row per model version, granularity and period, by merging their
+    /// sketches: the result equals the row one producer would have written for all the
+    /// calls. Rows come back ordered by model version, granularity and period start.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when sketches of different accuracies meet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use harper_edge_core::telemetry::{Granularity, ModelMetrics, QuantileSketch};
+    /// use harper_edge_core::Timestamp;
+    ///
+    /// let row = |latencies: &[f64]| {
+    ///     let mut s = QuantileSketch::new(0.01).unwrap();
+    ///     latencies.iter().for_each(|&v| s.add(v));
+    ///     ModelMetrics::new("m", "1", Granularity::FiveMinutes, Timestamp::from_millis(0), 1, s)
+    /// };
+    /// let combined = ModelMetrics::combine([row(&[1.0, 2.0]), row(&[3.0])])?;
+    /// assert_eq!(combined.len(), 1);
+    /// assert_eq!((combined[0].request_count, combined[0].error_count), (3, 2));
+    /// assert_eq!(combined[0].max_latency, Some(3.0));
+    /// # Ok::<(), harper_edge_core::Error>(())
+    /// ```
+    pub fn combine(rows: impl IntoIterator<Item = ModelMetrics>) -> Result<Vec<ModelMetrics>> {
+        let mut groups: std::collections::BTreeMap<
+            (String, String, Granularity, i64),
+            ModelMetrics,
+        > = std::collections::BTreeMap::new();
+        for row in rows {
+            let key = (
+                row.model_name.clone(),
+                row.model_version.clone(),
+                row.granularity,
+                row.period_start.as_millis(),
+            );
+            match groups.entry(key) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    // Recomputed from its sketch, so every field is consistent.
+                    let row = ModelMetrics::new(
+                        &row.model_name,
+                        &row.model_version,
+                        row.granularity,
+                        row.period_start,
+                        row.error_count,
+                        row.latency_sketch,
+                    );
+                    v.insert(row);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let old = o.get();
+                    let merged = ModelMetrics::merged(
+                        &old.model_name,
+                        &old.model_version,
+                        old.granularity,
+                        old.period_start,
+                        [old, &row],
+                    )?;
+                    o.insert(merged);
+                }
+            }
+        }
+        Ok(groups.into_values().collect())
+    }
 }
 
 /// A filter over stored [`ModelMetrics`] rows; results come oldest period first.
