@@ -465,10 +465,18 @@ impl Engine {
     /// minutes. A process that did not record the calls itself (a CLI invocation, a
     /// restarted server) reads them from the store on its first query.
     ///
+    /// A model the host runs itself (not registered) has a view once this process recorded
+    /// calls of it; name it with its version.
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown model; [`Error::Storage`] when the store fails.
     pub fn realtime(&self, reference: &ModelRef) -> Result<WindowStats> {
+        if let Some(version) = &reference.version
+            && self.recorder.has_series(&reference.name, version)
+        {
+            return self.recorder.realtime(&reference.name, version);
+        }
         let model = self.model(reference)?;
         self.recorder.realtime(&model.model_name, &model.model_version)
     }

@@ -349,6 +349,13 @@ impl Recorder {
         Ok(self.series_entry(name, version)?.0)
     }
 
+    /// Whether this process has statistics of `name:version` (it recorded, labelled or
+    /// queried calls of it).
+    pub fn has_series(&self, name: &str, version: &str) -> bool {
+        let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        map.get(name).is_some_and(|versions| versions.contains_key(version))
+    }
+
     /// The series and whether this call created it.
     fn series_entry(&self, name: &str, version: &str) -> Result<(Arc<Series>, bool)> {
         let found = self
