@@ -123,7 +123,14 @@ impl EngineBuilder {
             self.telemetry,
         )?);
         let ticker = self.tick_interval.map(|i| recorder.start_ticker(i)).transpose()?;
-        Ok(Engine { store, clock, recorder, ticker, loaded: RwLock::default() })
+        Ok(Engine {
+            store,
+            clock,
+            recorder,
+            ticker,
+            loaded: RwLock::default(),
+            newest: RwLock::default(),
+        })
     }
 }
 
@@ -157,7 +164,14 @@ pub struct Engine {
     recorder: Arc<Recorder>,
     ticker: Option<Ticker>,
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
+    /// Model name → its newest version and when the store last said so: a call without a
+    /// version does not query the store each time.
+    newest: RwLock<HashMap<String, (String, Instant)>>,
 }
+
+/// How long a model's newest version is trusted before the store is asked again (another
+/// process or HarperDB worker may have registered a newer one).
+const NEWEST_TTL: Duration = Duration::from_secs(1);
 
 impl Drop for Engine {
     /// Stops the ticker and flushes what is pending (best effort: a failing store loses the
@@ -290,6 +304,10 @@ impl Engine {
         self.store.insert_model(&model, &bytes)?;
         let series = self.recorder.series(&model.model_name, &model.model_version)?;
         self.cache().insert(id, Arc::new(Loaded { model: model.clone(), session, series }));
+        self.newest
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(model.model_name.clone(), (model.model_version.clone(), Instant::now()));
         Ok(model)
     }
 
@@ -544,7 +562,17 @@ impl Engine {
     }
 
     fn load(&self, reference: &ModelRef) -> Result<Arc<Loaded>> {
-        if let Some(version) = &reference.version {
+        let newest = match &reference.version {
+            Some(_) => None,
+            None => self
+                .newest
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&reference.name)
+                .filter(|(_, at)| at.elapsed() < NEWEST_TTL)
+                .map(|(v, _)| v.clone()),
+        };
+        if let Some(version) = reference.version.as_ref().or(newest.as_ref()) {
             let id = format!("{}:{version}", reference.name);
             let cached = self
                 .loaded
@@ -557,6 +585,12 @@ impl Engine {
             }
         }
         let model = self.model(reference)?;
+        if reference.version.is_none() {
+            self.newest
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(model.model_name.clone(), (model.model_version.clone(), Instant::now()));
+        }
         if let Some(loaded) =
             self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&model.id)
         {

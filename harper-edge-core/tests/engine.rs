@@ -478,3 +478,24 @@ fn a_killed_process_loses_only_what_it_had_not_flushed() {
     assert_eq!(rows.iter().map(|r| r.request_count).collect::<Vec<_>>(), [5]);
     assert_eq!(engine.models().unwrap().len(), 1);
 }
+
+#[test]
+fn calls_without_a_version_follow_newer_registrations_by_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        Engine::builder().store(store).tick_interval(None).build().unwrap()
+    };
+    let (a, b) = (open(), open());
+    a.register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(MODEL)).unwrap();
+    let row = json!([5.1, 3.5, 1.4, 0.2]);
+    let version = |e: &Engine| {
+        e.infer_json(&"iris".parse().unwrap(), &row, &InferContext::new()).unwrap().model_version
+    };
+    assert_eq!(version(&a), "1");
+    // Another process registers version 2: this one sees it once its cached answer expires.
+    b.register_model(ModelRegistration::new("iris", "2", Framework::Onnx).file(MODEL)).unwrap();
+    assert_eq!(version(&b), "2", "the registering process sees it at once");
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(version(&a), "2");
+}
