@@ -10,12 +10,14 @@ export CARGO_TARGET_DIR ?= $(CACHE)/target
 export npm_config_nodedir ?= /usr
 VENV ?= $(CACHE)/venv
 PY := $(VENV)/bin/python
+PEERS_VENV ?= $(CACHE)/peers-venv
 # maturin (the PEP 517 backend of bindings-python) is found on PATH by pip --no-build-isolation.
 export PATH := $(VENV)/bin:$(PATH)
 CARGO_PROFILE := --release
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
-        node-setup node-test harper-setup harper-test bench clean-home
+        node-setup node-test harper-setup harper-test bench bench-peers-python \
+        bench-peers-node clean-home
 
 all: test
 
@@ -53,13 +55,14 @@ python-test: python-setup
 	cd bindings-python && $(PY) -m pytest -q tests
 	cd bindings-python && $(PY) -m mypy.stubtest harper_edge --allowlist stubtest-allowlist.txt
 	$(PY) examples/python/quickstart.py
+	$(PY) examples/python/host_telemetry.py
 
 node-setup:
 	cd bindings-node && npm install --no-audit --no-fund
 
 node-test: node-setup
 	cd bindings-node && node --test test/
-	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs
+	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs
 
 harper-setup:
 	cd examples/harper-component && npm install --no-audit --no-fund
@@ -69,6 +72,24 @@ harper-test: harper-setup
 
 bench:
 	cargo bench -p harper-edge-benches --bench inference
+
+# Peer benchmark (not a test): calls recorded per second by harper_edge and by ddsketch and
+# prometheus_client, from Python, in a venv of its own with the peers pinned.
+$(PEERS_VENV)/.ready: benches/peers/telemetry/requirements.txt
+	python3 -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/pip install -q -r benches/peers/telemetry/requirements.txt
+	touch $@
+
+bench-peers-python: $(PEERS_VENV)/.ready
+	PATH=$(PEERS_VENV)/bin:$$PATH $(PEERS_VENV)/bin/pip install -q --no-build-isolation \
+		--force-reinstall --no-deps ./bindings-python
+	$(PEERS_VENV)/bin/python benches/peers/telemetry/python_peers.py
+
+# Peer benchmark (not a test): calls recorded per second by harper-edge and by DDSketch
+# (@datadog/sketches-js) and prom-client, from Node.js, with the peers pinned in package.json.
+bench-peers-node: node-setup
+	cd benches/peers/telemetry && npm install --no-audit --no-fund && node node_peers.mjs
 
 clean-home:
 	rm -rf .harper-edge

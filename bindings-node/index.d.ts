@@ -143,6 +143,68 @@ export interface RealtimeMetrics {
   accuracy: number | null
 }
 
+/**
+ * One call of a model the host runs itself, for `Engine.recordEvent`: the keys of
+ * `InferenceEvent` (no others), most of them optional.
+ */
+export interface HostEvent {
+  /** Default: a new UUID. An id already stored is skipped at the flush (`eventsDuplicate`). */
+  id?: string | null
+  modelName: string
+  modelVersion: string
+  /** Default `'onnx'`. */
+  framework?: Framework | null
+  /** A finite number of milliseconds, at least 0. */
+  latencyMs: number
+  /** Epoch milliseconds (an integer); default: now. Past times count in their own periods. */
+  timestamp?: number | null
+  requestId?: string | null
+  userId?: string | null
+  sessionId?: string | null
+  featuresIn?: unknown
+  prediction?: unknown
+  confidence?: number | null
+  /** The error message of a failed call (failed calls are never sampled out). */
+  error?: string | null
+  actualOutcome?: unknown | null
+  correct?: boolean | null
+  feedbackTimestamp?: number | null
+}
+
+/**
+ * What the telemetry has done so far (`Engine.telemetryStats`): counters since the engine
+ * was created, so that nothing is dropped silently.
+ */
+export interface TelemetryStats {
+  /** Calls counted in the metrics by this engine. */
+  observations: number
+  /** Raw events waiting in memory for the next tick. */
+  eventsBuffered: number
+  /** The raw-event buffer's capacity (`eventCapacity`). */
+  eventCapacity: number
+  /** Raw events written to the store. */
+  eventsWritten: number
+  /**
+   * Raw events dropped: pushed out of a full buffer (`overflow: 'drop_oldest'`), or not put
+   * back after a failed write because the buffer had filled meanwhile.
+   */
+  eventsDropped: number
+  /** Raw events refused by a full buffer (`overflow: 'reject'`). */
+  eventsRejected: number
+  /** Raw events left out by sampling (`sampleRate`). */
+  eventsSampledOut: number
+  /** Raw events not written because their id was already stored. */
+  eventsDuplicate: number
+  /** Stored events deleted by retention (`retentionMs`). */
+  eventsExpired: number
+  /** Calls and labels that arrived after their real-time window slot had passed. */
+  late: number
+  /** Ticks and flushes that failed (their events and rows were kept for the next one). */
+  flushErrors: number
+  /** The last flush error's message. */
+  lastFlushError: string | null
+}
+
 /** The stable `code` of every error this package throws or rejects with. */
 export type ErrorCode =
   | 'HARPER_EDGE_INVALID_INPUT'
@@ -183,7 +245,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class Engine {
   /**
    * An engine on the embedded SQLite store in directory `home` (created if needed; default
-   * `$HARPER_EDGE_HOME`, else `./.harper-edge`). Records persist across processes.
+   * `$HARPER_EDGE_HOME`, else `./.harper-edge`). Records persist across processes. The
+   * telemetry options are checked before the directory is touched.
    */
   static open(home?: string, options?: OpenOptions): Engine
   /**
@@ -258,7 +321,42 @@ export declare class Engine {
   outbox(after?: number, limit?: number): Array<OutboxEntry>
   /** Deletes outbox entries up to and including `through`; returns how many were deleted. */
   pruneOutbox(through: number): number
+  /**
+   * What the telemetry has counted, buffered, written and dropped so far: nothing is
+   * dropped silently. Cheap (counters in memory).
+   */
+  telemetryStats(): TelemetryStats
+  /**
+   * Records calls the host made itself (a model it runs, or one registered here), given as
+   * columns: `latencyMs[i]` is the latency of call `i`, and the optional columns give its
+   * error flag, confidence and time. Returns how many calls were counted. Every length and
+   * time is checked before anything is counted; the typed arrays are read in place.
+   *
+   * `model` is `"name:version"` (no registration needed) or `"name"` (the newest
+   * registered version). The calls are counted in the real-time view and the 5-minute
+   * rollups (past times in their own periods); no raw events are kept. Synchronous: it is
+   * in-memory work, no I/O.
+   */
+  recordBatch(model: string, latencyMs: Float64Array, columns?: RecordColumns): number
+  /**
+   * Records one call of a model the host runs itself, as a full raw event with the keys
+   * `events()` returns: `modelName`, `modelVersion` and `latencyMs` are required; `id`
+   * defaults to a new UUID, `timestamp` to now and `framework` to `"onnx"`. The call is
+   * counted in the metrics, and the event buffered for the store unless sampling or a full
+   * buffer says otherwise (the answer's `admission`).
+   */
+  recordEvent(event: HostEvent): RecordedEvent
 }
+
+/**
+ * Combines `ModelMetrics` rows written by several producers (HarperDB worker threads, cluster
+ * nodes, processes) into one row per model version, granularity and period, by merging their
+ * latency sketches: each result equals the row one engine would have written had it seen
+ * every call. Rows come back ordered by model name, version, granularity and period start,
+ * with the canonical `id` (`name:version:granularity:periodStart`); keys other than the
+ * `ModelMetrics` fields (a host's `origin`) are ignored.
+ */
+export declare function combineMetrics(rows: Array<ModelMetrics>): Array<ModelMetrics>
 
 /** A filter over inference events; results come newest first. */
 export interface EventQuery {
@@ -293,6 +391,31 @@ export interface InferOptions {
 export interface InMemoryOptions {
   /** Keep at most this many events, dropping the oldest (default: no cap). */
   maxEvents?: number
+  /**
+   * Raw events held in memory between ticks (default 100000). Metrics count every call
+   * whatever this says; only raw events are dropped or rejected when it is full.
+   */
+  eventCapacity?: number
+  /**
+   * What a full raw-event buffer does with a new event: drop the oldest buffered one
+   * (`"drop_oldest"`, the default) or refuse the new one (`"reject"`).
+   */
+  overflow?: 'drop_oldest' | 'reject'
+  /**
+   * Share of successful calls whose raw event is kept, in [0, 1] (default 1). Chosen by a
+   * hash of the inference id (the same in every process); failed calls are always kept.
+   */
+  sampleRate?: number
+  /**
+   * How long stored events are kept, in milliseconds (default 30 days); `null` keeps them
+   * forever. Older events are deleted by `tick`, at most once a minute.
+   */
+  retentionMs?: number | null
+  /**
+   * Milliseconds between the ticks of a background thread (default 1000); `null` starts no
+   * thread: the host calls `tick()` itself.
+   */
+  tickIntervalMs?: number | null
 }
 
 /** Options of `Engine.metrics`: which rollup rows of the model to return. */
@@ -334,6 +457,31 @@ export interface OpenOptions {
    * tables and prunes what it copied (default false: the outbox would grow forever).
    */
   outbox?: boolean
+  /**
+   * Raw events held in memory between ticks (default 100000). Metrics count every call
+   * whatever this says; only raw events are dropped or rejected when it is full.
+   */
+  eventCapacity?: number
+  /**
+   * What a full raw-event buffer does with a new event: drop the oldest buffered one
+   * (`"drop_oldest"`, the default) or refuse the new one (`"reject"`).
+   */
+  overflow?: 'drop_oldest' | 'reject'
+  /**
+   * Share of successful calls whose raw event is kept, in [0, 1] (default 1). Chosen by a
+   * hash of the inference id (the same in every process); failed calls are always kept.
+   */
+  sampleRate?: number
+  /**
+   * How long stored events are kept, in milliseconds (default 30 days); `null` keeps them
+   * forever. Older events are deleted by `tick`, at most once a minute.
+   */
+  retentionMs?: number | null
+  /**
+   * Milliseconds between the ticks of a background thread (default 1000); `null` starts no
+   * thread: the host calls `tick()` itself.
+   */
+  tickIntervalMs?: number | null
 }
 
 /**
@@ -375,4 +523,30 @@ export interface Prediction {
   latencyMs: number
   /** Every output tensor by name. */
   outputs: Record<string, OutputTensor>
+}
+
+/** The optional columns of `Engine.recordBatch`, one entry per call. */
+export interface RecordColumns {
+  /** Non-zero for a failed call (default: none failed). */
+  errors?: Uint8Array
+  /** Confidence of each call; `NaN` for a call without one (default: none). */
+  confidence?: Float64Array
+  /** When each call was made, epoch milliseconds (default: now, for every call). */
+  timestamps?: Float64Array
+}
+
+/** The answer of `Engine.recordEvent`. */
+export interface RecordedEvent {
+  /**
+   * The event's id: the one given, or the one generated. Pass it to `feedback` once the
+   * event is stored (not for `"rejected"` or `"sampled_out"`).
+   */
+  inferenceId: string
+  /**
+   * `"buffered"` (written at the next tick), `"dropped_oldest"` (buffered, and the oldest
+   * buffered event was dropped for it), `"rejected"` (the buffer is full, overflow
+   * `"reject"`) or `"sampled_out"` (left out by `sampleRate`). The call is counted in the
+   * metrics in every case.
+   */
+  admission: 'buffered' | 'dropped_oldest' | 'rejected' | 'sampled_out'
 }

@@ -6,7 +6,7 @@
 //! function runs.
 
 use harper_edge_core::{Error as CoreError, InferContext, ModelRef};
-use napi::bindgen_prelude::{Float32Array, FromNapiValue, Unknown};
+use napi::bindgen_prelude::{Float32Array, FromNapiValue, TypedArray, Unknown};
 use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
@@ -65,9 +65,118 @@ pub fn f32_array(value: &Unknown<'_>, what: &str) -> CoreResult<Float32Array> {
     decode(value, what, "a Float32Array")
 }
 
+/// A typed array of one element type (`Float64Array`, `Uint8Array`, …), borrowed: `T` is a
+/// napi slice type that reads the array's memory in place, valid for the current call.
+/// `expected` names the JS type ("Float64Array").
+pub fn typed_array<T: FromNapiValue>(
+    value: &Unknown<'_>,
+    what: &str,
+    expected: &str,
+) -> CoreResult<T> {
+    let kind = JsKind::of(value);
+    if kind != JsKind::TypedArray {
+        let hint = if kind == JsKind::Array {
+            format!(" (convert it with {expected}.from(values))")
+        } else {
+            String::new()
+        };
+        return Err(CoreError::invalid_input(format!(
+            "{what} must be a {expected}, got {}{hint}",
+            kind.describe()
+        )));
+    }
+    // SAFETY: as in `decode`: a handle of the current call; the slice types check the
+    // element type and refuse another one.
+    #[allow(unsafe_code)]
+    let decoded = unsafe { value.cast::<T>() };
+    decoded.map_err(|_| {
+        // SAFETY: as above; `TypedArray` reads any typed array's kind.
+        #[allow(unsafe_code)]
+        let actual = unsafe { value.cast::<TypedArray<'_>>() }
+            .map(|t| {
+                let name = t.typed_array_type.as_ref();
+                let article = if name.starts_with("Int") { "an" } else { "a" };
+                format!("{article} {name}Array")
+            })
+            .unwrap_or_else(|_| "another typed array".to_string());
+        CoreError::invalid_input(format!("{what} must be a {expected}, got {actual}"))
+    })
+}
+
+/// An optional typed array: `undefined` or `null` → `None`.
+pub fn optional_typed_array<T: FromNapiValue>(
+    value: Option<&Unknown<'_>>,
+    what: &str,
+    expected: &str,
+) -> CoreResult<Option<T>> {
+    match value {
+        Some(v) if !matches!(JsKind::of(v), JsKind::Undefined | JsKind::Null) => {
+            typed_array(v, what, expected).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A JSON-like value (features, outcomes, metadata); napi limits its depth.
 pub fn json(value: &Unknown<'_>, what: &str) -> CoreResult<serde_json::Value> {
     decode(value, what, "a JSON value")
+}
+
+/// A record (an event, a metrics row) from JavaScript: decoded as JSON, then read with the
+/// core's serde, so its field names are the ones the core writes. napi turns a JS number above
+/// 2^32 into a JSON float (`1767225600000.0`), which serde refuses for integer fields
+/// (timestamps, counts): integral numbers within 2^53 are made integers first.
+pub fn from_js<T: serde::de::DeserializeOwned>(
+    value: &Unknown<'_>,
+    what: &str,
+    expected: &str,
+) -> CoreResult<T> {
+    let kind = JsKind::of(value);
+    if kind != JsKind::Object {
+        return Err(CoreError::invalid_input(format!(
+            "{what} must be {expected}, got {}",
+            kind.describe()
+        )));
+    }
+    let mut json = decode::<serde_json::Value>(value, what, expected).map_err(|e| {
+        // napi's message for a number JSON cannot hold names neither the key nor the value.
+        if e.to_string().contains("serde_json::Number") {
+            CoreError::invalid_input(format!("{what} holds NaN or an infinite number"))
+        } else {
+            e
+        }
+    })?;
+    integral_numbers(&mut json);
+    from_json(json, what)
+}
+
+/// Reads `json` with the core's serde; a mismatch is `HARPER_EDGE_INVALID_INPUT` naming `what`.
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    json: serde_json::Value,
+    what: &str,
+) -> CoreResult<T> {
+    serde_json::from_value(json)
+        .map_err(|e| CoreError::invalid_input(format!("{what} is invalid: {e}")))
+}
+
+/// Turns every integral float within ±2^53 in `value` into an integer, in place.
+pub fn integral_numbers(value: &mut serde_json::Value) {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    match value {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f.abs() <= MAX_SAFE
+            {
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *n = i.into();
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// A count or position: a non-negative integer below 2^53.

@@ -143,6 +143,68 @@ export interface RealtimeMetrics {
   accuracy: number | null
 }
 
+/**
+ * One call of a model the host runs itself, for `Engine.recordEvent`: the keys of
+ * `InferenceEvent` (no others), most of them optional.
+ */
+export interface HostEvent {
+  /** Default: a new UUID. An id already stored is skipped at the flush (`eventsDuplicate`). */
+  id?: string | null
+  modelName: string
+  modelVersion: string
+  /** Default `'onnx'`. */
+  framework?: Framework | null
+  /** A finite number of milliseconds, at least 0. */
+  latencyMs: number
+  /** Epoch milliseconds (an integer); default: now. Past times count in their own periods. */
+  timestamp?: number | null
+  requestId?: string | null
+  userId?: string | null
+  sessionId?: string | null
+  featuresIn?: unknown
+  prediction?: unknown
+  confidence?: number | null
+  /** The error message of a failed call (failed calls are never sampled out). */
+  error?: string | null
+  actualOutcome?: unknown | null
+  correct?: boolean | null
+  feedbackTimestamp?: number | null
+}
+
+/**
+ * What the telemetry has done so far (`Engine.telemetryStats`): counters since the engine
+ * was created, so that nothing is dropped silently.
+ */
+export interface TelemetryStats {
+  /** Calls counted in the metrics by this engine. */
+  observations: number
+  /** Raw events waiting in memory for the next tick. */
+  eventsBuffered: number
+  /** The raw-event buffer's capacity (`eventCapacity`). */
+  eventCapacity: number
+  /** Raw events written to the store. */
+  eventsWritten: number
+  /**
+   * Raw events dropped: pushed out of a full buffer (`overflow: 'drop_oldest'`), or not put
+   * back after a failed write because the buffer had filled meanwhile.
+   */
+  eventsDropped: number
+  /** Raw events refused by a full buffer (`overflow: 'reject'`). */
+  eventsRejected: number
+  /** Raw events left out by sampling (`sampleRate`). */
+  eventsSampledOut: number
+  /** Raw events not written because their id was already stored. */
+  eventsDuplicate: number
+  /** Stored events deleted by retention (`retentionMs`). */
+  eventsExpired: number
+  /** Calls and labels that arrived after their real-time window slot had passed. */
+  late: number
+  /** Ticks and flushes that failed (their events and rows were kept for the next one). */
+  flushErrors: number
+  /** The last flush error's message. */
+  lastFlushError: string | null
+}
+
 /** The stable `code` of every error this package throws or rejects with. */
 export type ErrorCode =
   | 'HARPER_EDGE_INVALID_INPUT'

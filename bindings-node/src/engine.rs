@@ -9,14 +9,17 @@ use harper_edge_core::{
     Engine as CoreEngine, Error as CoreError, Framework, InferContext, Inputs, MemoryStore,
     ModelRef, ModelRegistration, SqliteStore, Stage, Tensor,
 };
-use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Float32Array, Null, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::convert::{self, InferOptions, decode};
 use crate::error::{CoreResult, Result, sync};
 use crate::tasks::{Job, work};
-use crate::telemetry::{EventQuery, MetricsOptions, record};
+use crate::telemetry::{
+    BorrowedColumns, EventQuery, MetricsOptions, RecordedEvent, TelemetrySettings, admission,
+    host_event, record,
+};
 use crate::tensor::Prediction;
 
 /// Options of `Engine.open`.
@@ -25,6 +28,36 @@ pub struct OpenOptions {
     /// Append every written record to the outbox, for a host that mirrors records into its own
     /// tables and prunes what it copied (default false: the outbox would grow forever).
     pub outbox: Option<bool>,
+    /// Raw events held in memory between ticks (default 100000). Metrics count every call
+    /// whatever this says; only raw events are dropped or rejected when it is full.
+    pub event_capacity: Option<f64>,
+    /// What a full raw-event buffer does with a new event: drop the oldest buffered one
+    /// (`"drop_oldest"`, the default) or refuse the new one (`"reject"`).
+    #[napi(ts_type = "'drop_oldest' | 'reject'")]
+    pub overflow: Option<String>,
+    /// Share of successful calls whose raw event is kept, in [0, 1] (default 1). Chosen by a
+    /// hash of the inference id (the same in every process); failed calls are always kept.
+    pub sample_rate: Option<f64>,
+    /// How long stored events are kept, in milliseconds (default 30 days); `null` keeps them
+    /// forever. Older events are deleted by `tick`, at most once a minute.
+    #[napi(ts_type = "number | null")]
+    pub retention_ms: Option<Either<f64, Null>>,
+    /// Milliseconds between the ticks of a background thread (default 1000); `null` starts no
+    /// thread: the host calls `tick()` itself.
+    #[napi(ts_type = "number | null")]
+    pub tick_interval_ms: Option<Either<f64, Null>>,
+}
+
+impl OpenOptions {
+    fn telemetry(self) -> TelemetrySettings {
+        TelemetrySettings {
+            event_capacity: self.event_capacity,
+            overflow: self.overflow,
+            sample_rate: self.sample_rate,
+            retention_ms: self.retention_ms,
+            tick_interval_ms: self.tick_interval_ms,
+        }
+    }
 }
 
 /// Options of `Engine.inMemory`.
@@ -32,7 +65,41 @@ pub struct OpenOptions {
 pub struct InMemoryOptions {
     /// Keep at most this many events, dropping the oldest (default: no cap).
     pub max_events: Option<f64>,
+    /// Raw events held in memory between ticks (default 100000). Metrics count every call
+    /// whatever this says; only raw events are dropped or rejected when it is full.
+    pub event_capacity: Option<f64>,
+    /// What a full raw-event buffer does with a new event: drop the oldest buffered one
+    /// (`"drop_oldest"`, the default) or refuse the new one (`"reject"`).
+    #[napi(ts_type = "'drop_oldest' | 'reject'")]
+    pub overflow: Option<String>,
+    /// Share of successful calls whose raw event is kept, in [0, 1] (default 1). Chosen by a
+    /// hash of the inference id (the same in every process); failed calls are always kept.
+    pub sample_rate: Option<f64>,
+    /// How long stored events are kept, in milliseconds (default 30 days); `null` keeps them
+    /// forever. Older events are deleted by `tick`, at most once a minute.
+    #[napi(ts_type = "number | null")]
+    pub retention_ms: Option<Either<f64, Null>>,
+    /// Milliseconds between the ticks of a background thread (default 1000); `null` starts no
+    /// thread: the host calls `tick()` itself.
+    #[napi(ts_type = "number | null")]
+    pub tick_interval_ms: Option<Either<f64, Null>>,
 }
+
+impl InMemoryOptions {
+    fn telemetry(self) -> TelemetrySettings {
+        TelemetrySettings {
+            event_capacity: self.event_capacity,
+            overflow: self.overflow,
+            sample_rate: self.sample_rate,
+            retention_ms: self.retention_ms,
+            tick_interval_ms: self.tick_interval_ms,
+        }
+    }
+}
+
+/// The telemetry settings of both options objects, as the engine builder takes them.
+const TELEMETRY_KEYS: &str =
+    "eventCapacity?, overflow?, sampleRate?, retentionMs?, tickIntervalMs?";
 
 /// What `registerModel` needs: name, version, and the model file as `path` or `bytes`.
 #[napi(object, js_name = "ModelRegistration", object_to_js = false)]
@@ -73,17 +140,19 @@ pub struct Engine {
 #[napi]
 impl Engine {
     /// An engine on the embedded SQLite store in directory `home` (created if needed; default
-    /// `$HARPER_EDGE_HOME`, else `./.harper-edge`). Records persist across processes.
+    /// `$HARPER_EDGE_HOME`, else `./.harper-edge`). Records persist across processes. The
+    /// telemetry options are checked before the directory is touched.
     #[napi(factory, ts_args_type = "home?: string, options?: OpenOptions")]
     pub fn open(home: Unknown<'_>, options: Unknown<'_>) -> Result<Self> {
         sync(|| {
             let home: Option<String> = decode(&home, "home", "a directory path")?;
-            let options: Option<OpenOptions> =
-                convert::object(&options, "options", "an object { outbox? }")?;
+            let expected = format!("an object {{ outbox?, {TELEMETRY_KEYS} }}");
+            let options: Option<OpenOptions> = convert::object(&options, "options", &expected)?;
+            let outbox = options.as_ref().and_then(|o| o.outbox).unwrap_or(false);
+            let telemetry = options.map(OpenOptions::telemetry).unwrap_or_default().decode()?;
             let dir = home.map_or_else(CoreEngine::default_home, PathBuf::from);
-            let outbox = options.and_then(|o| o.outbox).unwrap_or(false);
             let store = SqliteStore::open_with(dir, SqliteOptions::new().outbox(outbox))?;
-            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()?))
+            Self::build(Arc::new(store), telemetry)
         })
     }
 
@@ -92,13 +161,15 @@ impl Engine {
     #[napi(factory, ts_args_type = "options?: InMemoryOptions")]
     pub fn in_memory(options: Unknown<'_>) -> Result<Self> {
         sync(|| {
-            let options: Option<InMemoryOptions> =
-                convert::object(&options, "options", "an object { maxEvents? }")?;
-            let store = match options.and_then(|o| o.max_events) {
+            let expected = format!("an object {{ maxEvents?, {TELEMETRY_KEYS} }}");
+            let options: Option<InMemoryOptions> = convert::object(&options, "options", &expected)?;
+            let max_events = options.as_ref().and_then(|o| o.max_events);
+            let telemetry = options.map(InMemoryOptions::telemetry).unwrap_or_default().decode()?;
+            let store = match max_events {
                 Some(n) => MemoryStore::with_max_events(convert::size(n, "options.maxEvents")?)?,
                 None => MemoryStore::new(),
             };
-            Ok(Self::wrap(CoreEngine::builder().store(Arc::new(store)).build()?))
+            Self::build(Arc::new(store), telemetry)
         })
     }
 
@@ -289,11 +360,65 @@ impl Engine {
             Ok(deleted as f64)
         })
     }
+
+    /// What the telemetry has counted, buffered, written and dropped so far: nothing is
+    /// dropped silently. Cheap (counters in memory).
+    #[napi(ts_return_type = "TelemetryStats")]
+    pub fn telemetry_stats(&self) -> Result<Value> {
+        sync(|| record(self.engine.telemetry_stats()))
+    }
+
+    /// Records calls the host made itself (a model it runs, or one registered here), given as
+    /// columns: `latencyMs[i]` is the latency of call `i`, and the optional columns give its
+    /// error flag, confidence and time. Returns how many calls were counted. Every length and
+    /// time is checked before anything is counted; the typed arrays are read in place.
+    ///
+    /// `model` is `"name:version"` (no registration needed) or `"name"` (the newest
+    /// registered version). The calls are counted in the real-time view and the 5-minute
+    /// rollups (past times in their own periods); no raw events are kept. Synchronous: it is
+    /// in-memory work, no I/O.
+    #[napi(ts_args_type = "model: string, latencyMs: Float64Array, columns?: RecordColumns")]
+    pub fn record_batch(
+        &self,
+        model: Unknown<'_>,
+        latency_ms: Unknown<'_>,
+        columns: Unknown<'_>,
+    ) -> Result<f64> {
+        sync(|| {
+            let reference = convert::model_ref(&model)?;
+            let borrowed = BorrowedColumns::decode(&latency_ms, &columns)?;
+            let series = self.engine.series(&reference)?;
+            let counted =
+                series.observe_columns(&borrowed.columns(), self.engine.recorder().now())?;
+            #[allow(clippy::cast_precision_loss)]
+            Ok(counted as f64)
+        })
+    }
+
+    /// Records one call of a model the host runs itself, as a full raw event with the keys
+    /// `events()` returns: `modelName`, `modelVersion` and `latencyMs` are required; `id`
+    /// defaults to a new UUID, `timestamp` to now and `framework` to `"onnx"`. The call is
+    /// counted in the metrics, and the event buffered for the store unless sampling or a full
+    /// buffer says otherwise (the answer's `admission`).
+    #[napi(ts_args_type = "event: HostEvent")]
+    pub fn record_event(&self, event: Unknown<'_>) -> Result<RecordedEvent> {
+        sync(|| {
+            let recorder = self.engine.recorder();
+            let event = host_event(&event, recorder.now())?;
+            let inference_id = event.id.clone();
+            let admitted = recorder.record(event)?;
+            Ok(RecordedEvent { inference_id, admission: admission(admitted).to_string() })
+        })
+    }
 }
 
 impl Engine {
-    fn wrap(engine: CoreEngine) -> Self {
-        Engine { engine: Arc::new(engine) }
+    fn build(
+        store: Arc<dyn harper_edge_core::Store>,
+        (config, tick): (harper_edge_core::TelemetryConfig, Option<std::time::Duration>),
+    ) -> CoreResult<Self> {
+        let engine = CoreEngine::builder().store(store).telemetry(config).tick_interval(tick);
+        Ok(Engine { engine: Arc::new(engine.build()?) })
     }
 }
 

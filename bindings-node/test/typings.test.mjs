@@ -65,6 +65,13 @@ test('record interfaces list exactly the fields the addon returns', async () => 
     OutputTensor: p.outputs.probabilities,
     RealtimeMetrics: engine.realtime('iris'),
     ModelMetrics: engine.flush()[0],
+    TelemetryStats: engine.telemetryStats(),
+    RecordedEvent: engine.recordEvent({
+      modelName: 'host',
+      modelVersion: '1',
+      framework: 'onnx',
+      latencyMs: 1,
+    }),
   }
   for (const [name, value] of Object.entries(samples)) {
     assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)

@@ -1,18 +1,25 @@
 //! `Engine` and the `Prediction` it returns.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use harper_edge_core::telemetry::Columns;
 use harper_edge_core::{
-    Engine, EventQuery, Framework, InferContext, ModelRef, ModelRegistration, Prediction, Stage,
+    Engine, EventQuery, Framework, InferContext, ModelRef, ModelRegistration, Prediction,
+    SqliteStore, Stage,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use crate::columns::{self, Times};
 use crate::error::Detach;
 use crate::json;
 use crate::registry::PyModel;
-use crate::telemetry::{self, PyInferenceEvent};
+use crate::telemetry::{self, PyInferenceEvent, Seconds, TelemetrySettings};
 use crate::tensor;
+
+/// The default `retention` of stored events: 30 days, in seconds.
+const RETENTION_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
 
 /// Registers, resolves and runs models; records every call.
 ///
@@ -28,19 +35,72 @@ pub(crate) struct PyEngine {
 #[pymethods]
 impl PyEngine {
     /// An engine on the embedded SQLite store in directory `home` (created if missing); by
-    /// default `$HARPER_EDGE_HOME`, else `./.harper-edge`.
+    /// default `$HARPER_EDGE_HOME`, else `./.harper-edge`. The keywords set how telemetry
+    /// keeps raw events and how often it is written (see `in_memory`).
     #[staticmethod]
-    #[pyo3(signature = (home=None))]
-    fn open(py: Python<'_>, home: Option<PathBuf>) -> PyResult<Self> {
+    #[pyo3(signature = (
+        home=None,
+        *,
+        event_capacity=100_000,
+        overflow="drop_oldest",
+        sample_rate=1.0,
+        retention=Seconds::of(RETENTION_SECONDS),
+        tick_interval=Seconds::of(1.0),
+    ))]
+    // The text signature spells out the defaults `Seconds::of` hides from pyo3 (help(),
+    // inspect and stubtest show it).
+    #[pyo3(text_signature = "(home=None, *, event_capacity=100000, overflow='drop_oldest', \
+                             sample_rate=1.0, retention=2592000.0, tick_interval=1.0)")]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn open(
+        py: Python<'_>,
+        home: Option<PathBuf>,
+        event_capacity: i64,
+        overflow: &str,
+        sample_rate: f64,
+        retention: Seconds,
+        tick_interval: Seconds,
+    ) -> PyResult<Self> {
+        let settings =
+            TelemetrySettings { event_capacity, overflow, sample_rate, retention, tick_interval };
         let home = home.unwrap_or_else(Engine::default_home);
-        let inner = py.run_core(|| Engine::open(&home))?;
+        let inner = py.run_core(|| {
+            // Settings first: invalid ones create no directory.
+            let builder = settings.builder()?;
+            builder.store(Arc::new(SqliteStore::open(&home)?)).build()
+        })?;
         Ok(PyEngine { inner, home: Some(home) })
     }
 
     /// An engine whose records live in memory only.
+    ///
+    /// Telemetry keywords (also of `open`): `event_capacity` raw events buffered between
+    /// writes, `overflow` (`"drop_oldest"` or `"reject"`) when the buffer is full,
+    /// `sample_rate` share of successful calls whose raw event is kept, `retention` of stored
+    /// events (seconds or a timedelta; `None` keeps them forever), `tick_interval` of the
+    /// background writer (`None`: no thread, call `tick()` yourself).
     #[staticmethod]
-    fn in_memory(py: Python<'_>) -> PyResult<Self> {
-        let inner = py.run_core(Engine::in_memory)?;
+    #[pyo3(signature = (
+        *,
+        event_capacity=100_000,
+        overflow="drop_oldest",
+        sample_rate=1.0,
+        retention=Seconds::of(RETENTION_SECONDS),
+        tick_interval=Seconds::of(1.0),
+    ))]
+    #[pyo3(text_signature = "(*, event_capacity=100000, overflow='drop_oldest', sample_rate=1.0, \
+                             retention=2592000.0, tick_interval=1.0)")]
+    fn in_memory(
+        py: Python<'_>,
+        event_capacity: i64,
+        overflow: &str,
+        sample_rate: f64,
+        retention: Seconds,
+        tick_interval: Seconds,
+    ) -> PyResult<Self> {
+        let settings =
+            TelemetrySettings { event_capacity, overflow, sample_rate, retention, tick_interval };
+        let inner = py.run_core(|| settings.builder()?.build())?;
         Ok(PyEngine { inner, home: None })
     }
 
@@ -156,6 +216,73 @@ impl PyEngine {
     fn realtime<'py>(&self, py: Python<'py>, model: &str) -> PyResult<Bound<'py, PyDict>> {
         let stats = py.run_core(|| self.inner.realtime(&model.parse::<ModelRef>()?))?;
         telemetry::realtime_to_py(py, &stats)
+    }
+
+    /// Counts calls of a model the host runs itself, given as columns (one entry per call):
+    /// `latency_ms`, and optionally `errors` (failed calls), `confidence` (NaN: none) and
+    /// `timestamps` (epoch milliseconds; now when `None`). Returns how many calls were
+    /// counted. Columns that are C-contiguous numpy arrays of the column's dtype are read in
+    /// place with the GIL released; lists of plain numbers are read directly; other
+    /// array-likes are converted with numpy first.
+    #[pyo3(signature = (model, latency_ms, *, errors=None, confidence=None, timestamps=None))]
+    fn record_batch(
+        &self,
+        py: Python<'_>,
+        model: &str,
+        latency_ms: &Bound<'_, PyAny>,
+        errors: Option<&Bound<'_, PyAny>>,
+        confidence: Option<&Bound<'_, PyAny>>,
+        timestamps: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let latency = columns::float64(latency_ms, "latency_ms")?;
+        let errors = errors.map(|c| columns::flags(c, "errors")).transpose()?;
+        let confidence = confidence.map(|c| columns::float64(c, "confidence")).transpose()?;
+        let times = timestamps.map(|c| columns::times(c, "timestamps")).transpose()?;
+        let latency_ms = latency.as_slice()?;
+        let errors = errors.as_ref().map(|c| c.as_slice()).transpose()?;
+        let confidence = confidence.as_ref().map(|c| c.as_slice()).transpose()?;
+        // Ok: int64 times, Err: float64 times (`Columns` is generic over the two).
+        let times = match &times {
+            None => None,
+            Some(Times::I64(t)) => Some(Ok(t.as_slice()?)),
+            Some(Times::F64(t)) => Some(Err(t.as_slice()?)),
+        };
+        py.run_core(|| {
+            let series = self.inner.series(&model.parse::<ModelRef>()?)?;
+            let now = self.inner.recorder().now();
+            match times {
+                None => series.observe_columns(
+                    &Columns { latency_ms, errors, confidence, timestamps: None::<&[i64]> },
+                    now,
+                ),
+                Some(Ok(t)) => series.observe_columns(
+                    &Columns { latency_ms, errors, confidence, timestamps: Some(t) },
+                    now,
+                ),
+                Some(Err(t)) => series.observe_columns(
+                    &Columns { latency_ms, errors, confidence, timestamps: Some(t) },
+                    now,
+                ),
+            }
+        })
+    }
+
+    /// Records one call of a model the host runs itself as a raw event (a dict with the
+    /// attributes of `InferenceEvent` as keys; `model_name`, `model_version` and `latency_ms`
+    /// required): counts it in the model version's metrics and buffers the event for the
+    /// store. Returns the event's id (generated when not given), for `feedback`.
+    fn record_event(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<String> {
+        let event = telemetry::event_from_py(event, || self.inner.recorder().now())?;
+        let id = event.id.clone();
+        py.run_core(|| self.inner.recorder().record(event))?;
+        Ok(id)
+    }
+
+    /// What the telemetry has counted, buffered, written, dropped and sampled out so far, as
+    /// a dict with snake_case keys.
+    fn telemetry_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = py.run_core(|| Ok(self.inner.telemetry_stats()))?;
+        telemetry::stats_to_py(py, &stats)
     }
 
     /// Writes the buffered events and the rollup rows of every 5-minute period that has ended,

@@ -1,8 +1,9 @@
 //! The Python binding of harper-edge: the `harper_edge._native` extension module.
 //!
-//! Thin by design: argument conversion ([`tensor`], [`json`]), GIL release and error mapping
+//! Thin by design: argument conversion ([`tensor`], [`columns`], [`json`]), GIL release and error mapping
 //! ([`error`]); everything else is in `harper-edge-core`. Files mirror the core's modules.
 
+mod columns;
 mod engine;
 mod error;
 mod json;
@@ -21,7 +22,7 @@ mod _native {
     #[pymodule_export]
     use crate::registry::PyModel;
     #[pymodule_export]
-    use crate::telemetry::PyInferenceEvent;
+    use crate::telemetry::{PyInferenceEvent, combine_metrics};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,11 +1,13 @@
 // harper-edge inside HarperDB: the engine runs in-process (one per worker thread), Harper serves
 // the endpoints and keeps the Model, InferenceEvent and ModelMetrics tables, filled from the
-// engine's outbox.
+// engine's outbox (ModelMetrics with one row per engine and period, combined when read).
 // Every export that is a Resource class is served at its name; an exported plain object nests
 // its resources under its name (`monitoring.metrics` → `/monitoring/metrics`).
+import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { threadId } from 'node:worker_threads'
 
-import { Engine, outcomeMatches } from 'harper-edge'
+import { Engine, combineMetrics, outcomeMatches } from 'harper-edge'
 
 const MODEL_PATH =
   process.env.HARPER_EDGE_MODEL_PATH ??
@@ -16,23 +18,57 @@ const MODEL_VERSION = process.env.HARPER_EDGE_MODEL_VERSION ?? '1'
 // periods are written) and copies the outbox into the tables. With HARPER_EDGE_TICK_FLUSH=1 a
 // tick also writes the periods still open (engine.flush()), so the current period's rollups
 // reach the ModelMetrics table within one tick: for tests and demos.
-const TICK_MS = positiveInteger('HARPER_EDGE_TICK_MS', 1000)
+const TICK_MS = positiveInteger('HARPER_EDGE_TICK_MS', 1000, 'milliseconds')
 const TICK_FLUSH = process.env.HARPER_EDGE_TICK_FLUSH === '1'
+// Telemetry settings of the engine (see the README): the raw-event buffer between ticks, the
+// share of successful calls whose event is kept, and how long events are kept (`none`: forever).
+const EVENT_CAPACITY = positiveInteger('HARPER_EDGE_EVENT_CAPACITY', 100_000, 'events')
+const SAMPLE_RATE = sampleRate('HARPER_EDGE_SAMPLE_RATE', 1)
+const RETENTION_MS =
+  process.env.HARPER_EDGE_RETENTION_MS === 'none'
+    ? null
+    : positiveInteger('HARPER_EDGE_RETENTION_MS', 30 * 24 * 3_600_000, "milliseconds, or 'none'")
 
-function positiveInteger(name, fallback) {
+function positiveInteger(name, fallback, unit) {
   const text = process.env[name]
   if (text === undefined || text === '') return fallback
-  if (!/^[1-9]\d*$/.test(text)) {
-    throw new Error(`${name} must be a positive integer (milliseconds), got '${text}'`)
+  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new Error(`${name} must be a positive integer (${unit}), got '${text}'`)
   }
   return Number(text)
 }
+
+function sampleRate(name, fallback) {
+  const text = process.env[name]
+  if (text === undefined || text === '') return fallback
+  const rate = /^(0|1|0?\.\d+|1\.0*)$/.test(text) ? Number(text) : Number.NaN
+  if (!(rate >= 0 && rate <= 1)) {
+    throw new Error(`${name} must be a number from 0 to 1, got '${text}'`)
+  }
+  return rate
+}
+
+// This engine's name in the ModelMetrics table: every worker thread of every Harper process
+// (and node) has its own engine and writes its own rows, `${row.id}@${ORIGIN}`. The process id
+// keeps a restarted process from overwriting the rows of the one before it.
+const ORIGIN = `${hostname()}:${process.pid}:${threadId}`
 
 const log = () => globalThis.logger ?? console
 
 // The Harper table is the record of truth; the engine keeps only the newest events (feedback on
 // older ones goes to the table row, below), so a long-running worker's memory stays bounded.
-const engine = Engine.inMemory({ maxEvents: 10_000 })
+// The component ticks the engine itself (below), so the engine starts no ticker thread.
+const engine = Engine.inMemory({
+  maxEvents: 10_000,
+  eventCapacity: EVENT_CAPACITY,
+  sampleRate: SAMPLE_RATE,
+  retentionMs: RETENTION_MS,
+  tickIntervalMs: null,
+})
+
+// InferenceEvent rows expire with the engine's retention: Harper deletes a row that long after
+// it was last written (its event at the tick after the call, its feedback later).
+if (RETENTION_MS !== null) tables.InferenceEvent.setTTLExpiration(RETENTION_MS / 1000)
 
 // Copies every record the engine wrote into the table of the same name, then prunes the copied
 // entries. Drains run one after another: two at once would copy the same entries, and one could
@@ -47,7 +83,15 @@ async function copyOutbox() {
   for (let cursor = 0; ; ) {
     const entries = engine.outbox(cursor, 500)
     if (entries.length === 0) return
-    for (const { table, id, record } of entries) await tables[table].put(id, record)
+    for (const { table, id, record } of entries) {
+      if (table === 'ModelMetrics') {
+        // One row per engine and period: the endpoint below combines them.
+        const stored = `${id}@${ORIGIN}`
+        await tables.ModelMetrics.put(stored, { ...record, id: stored, origin: ORIGIN })
+      } else {
+        await tables[table].put(id, record)
+      }
+    }
     cursor = entries.at(-1).seq
     engine.pruneOutbox(cursor)
   }
@@ -210,16 +254,18 @@ export class UploadModel extends Resource {
 /**
  * Served under `/monitoring/metrics` (see `monitoring` below):
  *
- * - `GET /monitoring/metrics/{modelName}[?granularity=&version=&from=&to=&limit=]` → the stored
- *   rollup rows of the model (every version unless `version` names one), oldest period first:
+ * - `GET /monitoring/metrics/{modelName}[?granularity=&version=&from=&to=&limit=]` → the rollup
+ *   rows of the model (every version unless `version` names one), oldest period first:
  *   `ModelMetrics` records, 5-minute rows unless `granularity` is `hourly` or `daily`. `from` and
  *   `to` (periods starting in `[from, to)`) are epoch milliseconds or ISO 8601 times with a zone.
+ *   Read from the ModelMetrics table, where every engine (worker thread, process, replicated
+ *   node) writes its own rows: the rows of one period are combined by merging their latency
+ *   sketches, so the answer counts every call the cluster recorded.
  * - `GET /monitoring/metrics/{modelName}/realtime[?modelVersion=…]` → the engine's real-time view
  *   of the model (its newest version unless `modelVersion` names one): calls, errors,
- *   throughput, latency percentiles, confidence and accuracy over the last five minutes.
- *
- * Served from this worker thread's engine: with several threads, each answers for the calls it
- * received itself.
+ *   throughput, latency percentiles, confidence and accuracy over the last five minutes. Served
+ *   from this worker thread's engine: with several threads, each answers for the calls it
+ *   received itself.
  */
 class MonitoringMetrics extends Resource {
   static loadAsInstance = false
@@ -228,7 +274,7 @@ class MonitoringMetrics extends Resource {
     return respond(async () => {
       // Harper hands the path after /monitoring/metrics: `/iris` or `/iris/realtime`.
       const segments = target.pathname.split('/').filter(Boolean).map(decodeURIComponent)
-      if (segments.length === 1) return engine.metrics(segments[0], metricsOptions(target))
+      if (segments.length === 1) return clusterMetrics(segments[0], metricsOptions(target))
       if (segments.length === 2 && segments[1] === 'realtime') {
         return engine.realtime(modelRef(segments[0], target.get('modelVersion')))
       }
@@ -236,6 +282,52 @@ class MonitoringMetrics extends Resource {
         'HARPER_EDGE_NOT_FOUND',
         `no such endpoint: GET /monitoring/metrics${target.pathname} (try /monitoring/metrics/{modelName} or /monitoring/metrics/{modelName}/realtime)`,
       )
+    })
+  }
+}
+
+// The rows of every origin in the ModelMetrics table that pass the query, combined into one row
+// per model version and period, oldest period first.
+async function clusterMetrics(modelName, options) {
+  // The engine checks the name, granularity, version and range as it would for its own rows
+  // (limit 0: it returns none).
+  engine.metrics(modelName, { ...options, limit: 0 })
+  const conditions = [
+    { attribute: 'modelName', value: modelName },
+    { attribute: 'granularity', value: options.granularity ?? '5min' },
+  ]
+  if (options.version !== undefined) conditions.push({ attribute: 'modelVersion', value: options.version })
+  if (options.from !== undefined) {
+    conditions.push({ attribute: 'periodStart', comparator: 'greater_than_equal', value: options.from })
+  }
+  if (options.to !== undefined) {
+    conditions.push({ attribute: 'periodStart', comparator: 'less_than', value: options.to })
+  }
+  const rows = []
+  for await (const row of tables.ModelMetrics.search({ conditions })) rows.push({ ...row })
+  const combined = combineMetrics(rows)
+  combined.sort(
+    (a, b) =>
+      a.periodStart - b.periodStart ||
+      (a.modelVersion < b.modelVersion ? -1 : a.modelVersion > b.modelVersion ? 1 : 0),
+  )
+  return combined.slice(0, options.limit ?? 1000)
+}
+
+/**
+ * `GET /monitoring/telemetry` → this worker thread's engine's `telemetryStats()` (calls counted,
+ * raw events buffered, written, dropped, rejected, sampled out, expired; flush errors) and its
+ * `origin`. Per worker: each thread answers for its own engine.
+ */
+class MonitoringTelemetry extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      if (target.pathname.split('/').some(Boolean)) {
+        throw new HttpError('HARPER_EDGE_NOT_FOUND', `no such endpoint: GET /monitoring/telemetry${target.pathname}`)
+      }
+      return { origin: ORIGIN, ...engine.telemetryStats() }
     })
   }
 }
@@ -253,7 +345,7 @@ function metricsOptions(target) {
     )
   }
   const limit = param('limit')
-  if (limit !== undefined && !/^\d+$/.test(limit)) {
+  if (limit !== undefined && !(/^\d+$/.test(limit) && Number.isSafeInteger(Number(limit)))) {
     throw new HttpError('HARPER_EDGE_INVALID_INPUT', `invalid input: limit must be a non-negative integer, got '${limit}'`)
   }
   return {
@@ -280,4 +372,4 @@ function time(text, name) {
   return ms
 }
 
-export const monitoring = { metrics: MonitoringMetrics }
+export const monitoring = { metrics: MonitoringMetrics, telemetry: MonitoringTelemetry }

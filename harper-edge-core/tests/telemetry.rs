@@ -281,3 +281,42 @@ fn the_background_ticker_flushes_without_the_host() {
     assert_eq!(engine.telemetry_stats().events_written, 3);
     assert!(Engine::builder().tick_interval(Some(Duration::ZERO)).build().is_err());
 }
+
+#[test]
+fn sampling_is_unbiased_for_sequential_ids_and_bad_latencies_are_refused() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let config = TelemetryConfig::new().sample_rate(0.25).event_capacity(10_000);
+    let recorder = Recorder::with_config(Arc::new(MemoryStore::new()), clock, config).unwrap();
+    for pattern in ["req-{:06}", "call-{}"] {
+        let events = (0..4000).map(|i| {
+            let id = if pattern.starts_with("req") {
+                format!("req-{i:06}")
+            } else {
+                format!("call-{i}")
+            };
+            event(&id, T0, 1.0, false)
+        });
+        let counts = recorder.record_batch(events).unwrap();
+        // 1000 expected, sd 27.4: this bound fails with p < 1e-6.
+        assert!((850..=1150).contains(&counts.buffered), "{pattern}: kept {}", counts.buffered);
+    }
+
+    for bad in [f64::NAN, -1.0, f64::INFINITY] {
+        let err = recorder.record(event("x", T0, bad, false)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
+    let series = recorder.series("host-model", "7").unwrap();
+    let before = series.observed();
+    series.observe(Observation::new(Timestamp::from_millis(T0), f64::NAN));
+    assert_eq!(series.observed(), before, "not a measurement: not counted anywhere");
+    let latency = [1.0, -2.0];
+    let cols = harper_edge_core::telemetry::Columns::<bool, i64> {
+        latency_ms: &latency,
+        errors: None,
+        confidence: None,
+        timestamps: None,
+    };
+    let err = series.observe_columns(&cols, Timestamp::from_millis(T0)).unwrap_err();
+    assert!(err.to_string().contains("'latency_ms' entry 1"), "{err}");
+    assert_eq!(series.observed(), before, "nothing counted from a bad batch");
+}

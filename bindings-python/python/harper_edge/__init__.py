@@ -3,7 +3,8 @@
 Register ONNX models, run them on numpy arrays, and keep every call as an
 ``InferenceEvent`` (with the ground truth given later by ``Engine.feedback``) in an
 embedded SQLite store, with a real-time view (``Engine.realtime``) and 5-minute, hourly
-and daily rollups (``Engine.metrics``).
+and daily rollups (``Engine.metrics``). Models the host runs itself are monitored the same
+way through ``Engine.record_batch`` and ``Engine.record_event``.
 """
 
 from harper_edge._native import (
@@ -27,8 +28,9 @@ from harper_edge._native import (
     ShapeError,
     StorageError,
     __version__,
+    combine_metrics,
 )
-from harper_edge._types import ModelMetrics, RealtimeMetrics
+from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, TelemetryStats
 
 __all__ = [
     "BackendError",
@@ -36,6 +38,7 @@ __all__ = [
     "CapacityError",
     "ConflictError",
     "Engine",
+    "EventRecord",
     "HarperEdgeError",
     "InferenceEvent",
     "IntegrityError",
@@ -52,5 +55,7 @@ __all__ = [
     "RealtimeMetrics",
     "ShapeError",
     "StorageError",
+    "TelemetryStats",
     "__version__",
+    "combine_metrics",
 ]

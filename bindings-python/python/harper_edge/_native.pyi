@@ -1,7 +1,8 @@
 """The compiled core of harper-edge (Rust, PyO3). Import from ``harper_edge`` instead."""
 
 import os
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeAlias, final, overload
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy.typing as npt
 # pandas-stubs: `pd.DataFrame` is then `Any`.
 import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
-from harper_edge._types import ModelMetrics, RealtimeMetrics
+from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, TelemetryStats
 
 __all__ = [
     "Engine",
@@ -33,12 +34,16 @@ __all__ = [
     "InternalError",
     "CapacityError",
     "StorageError",
+    "combine_metrics",
 ]
 
 __version__: str
 
 _Array: TypeAlias = npt.NDArray[Any]
 _Time: TypeAlias = datetime | int | np.integer[Any]
+_Seconds: TypeAlias = float | timedelta
+# A column of `Engine.record_batch`: a 1-D numpy array or anything `numpy.asarray` takes.
+_Column: TypeAlias = npt.ArrayLike
 
 @final
 class Engine:
@@ -49,16 +54,53 @@ class Engine:
     """
 
     @staticmethod
-    def open(home: str | os.PathLike[str] | None = None) -> Engine:
+    def open(
+        home: str | os.PathLike[str] | None = None,
+        *,
+        event_capacity: int = 100_000,
+        overflow: Literal["drop_oldest", "reject"] = "drop_oldest",
+        sample_rate: float = 1.0,
+        retention: _Seconds | None = 2_592_000.0,
+        tick_interval: _Seconds | None = 1.0,
+    ) -> Engine:
         """An engine on the embedded SQLite store in directory ``home`` (created if
-        missing); by default ``$HARPER_EDGE_HOME``, else ``./.harper-edge``.
+        missing); by default ``$HARPER_EDGE_HOME``, else ``./.harper-edge``. The
+        keywords are the telemetry settings of ``in_memory``.
 
-        Raises ``IoError`` or ``StorageError`` when the store cannot be opened.
+        Raises ``IoError`` or ``StorageError`` when the store cannot be opened,
+        ``InvalidInputError`` for an invalid setting (before touching ``home``).
         """
 
     @staticmethod
-    def in_memory() -> Engine:
-        """An engine whose records live in memory only."""
+    def in_memory(
+        *,
+        event_capacity: int = 100_000,
+        overflow: Literal["drop_oldest", "reject"] = "drop_oldest",
+        sample_rate: float = 1.0,
+        retention: _Seconds | None = 2_592_000.0,
+        tick_interval: _Seconds | None = 1.0,
+    ) -> Engine:
+        """An engine whose records live in memory only.
+
+        Telemetry settings (metrics count every call whatever they say; they govern the
+        raw events kept for ``events``, ``feedback`` and the store):
+
+        - ``event_capacity``: raw events held in memory between writes (at least 1).
+        - ``overflow``: what a full buffer does with a new event: ``"drop_oldest"``
+          drops the oldest buffered one, ``"reject"`` refuses the new one (both
+          counted in ``telemetry_stats``).
+        - ``sample_rate``: share of successful calls whose raw event is kept, in
+          ``[0, 1]``; chosen by a hash of the inference id (the same in every
+          process); failed calls are always kept.
+        - ``retention``: how long stored events are kept, in seconds or as a
+          ``timedelta`` (default 30 days); ``None`` keeps them forever.
+        - ``tick_interval``: how often a background thread calls ``tick`` (seconds or
+          a ``timedelta``, default 1 s); ``None`` starts no thread: call ``tick``
+          yourself.
+
+        An invalid setting raises ``InvalidInputError`` naming it; a value of the
+        wrong type raises ``TypeError``.
+        """
 
     def register_model(
         self,
@@ -137,6 +179,56 @@ class Engine:
         query. Raises ``NotFoundError`` for an unknown model.
         """
 
+    def record_batch(
+        self,
+        model: str,
+        latency_ms: _Column,
+        *,
+        errors: _Column | None = None,
+        confidence: _Column | None = None,
+        timestamps: _Column | None = None,
+    ) -> int:
+        """Counts calls of a model the host runs itself, given as 1-D columns with one
+        entry per call; returns how many calls were counted.
+
+        ``model`` is ``"name:version"`` (the version needs no registration) or
+        ``"name"`` (its newest registered version; ``NotFoundError`` when there is
+        none). Columns: ``latency_ms`` (float64 milliseconds); ``errors`` (bool:
+        the call failed; integers count non-zero as failed); ``confidence``
+        (float64, NaN for a call without one); ``timestamps`` (int64 or float64
+        epoch milliseconds; now for every call when ``None``). A past time counts
+        in its own real-time slot and 5-minute rollup period.
+
+        C-contiguous numpy arrays of those dtypes are read in place, without a copy,
+        with the GIL released (do not write to them from another thread during the
+        call); lists and arrays of other numeric dtypes are converted with numpy
+        first. A column that is not 1-D raises ``ValueError``, one of another kind
+        (strings, objects) ``TypeError``. Every column is checked before anything is
+        counted: a length that differs from ``latency_ms``'s, or a float timestamp
+        that is NaN or infinite, raises ``InvalidInputError`` and counts nothing.
+
+        The calls are counted in the real-time view and the rollups only: no raw
+        event is kept (see ``record_event``).
+        """
+
+    def record_event(self, event: EventRecord) -> str:
+        """Records one call of a model the host runs itself as a raw event, with the
+        attributes of ``InferenceEvent`` as keys (see ``EventRecord``):
+        ``model_name``, ``model_version`` and ``latency_ms`` are required; ``id``
+        defaults to a new UUID, ``timestamp`` to now, ``framework`` to ``"onnx"``.
+
+        The call is counted in the metrics like ``record_batch``, and the event goes
+        to the raw-event buffer, so ``events``, ``event`` and ``feedback`` find it
+        (unless ``sample_rate`` leaves it out or a full buffer with
+        ``overflow="reject"`` refuses it: see ``telemetry_stats``). Returns the
+        event's id. An unknown or missing key, or a value of the wrong type, raises
+        ``TypeError``; an invalid name, framework or latency ``InvalidInputError``.
+        """
+
+    def telemetry_stats(self) -> TelemetryStats:
+        """What the telemetry has counted, buffered, written, dropped, rejected,
+        sampled out and expired since the engine started (see ``TelemetryStats``)."""
+
     def tick(self) -> list[ModelMetrics]:
         """Writes the buffered events and the rollup rows of every 5-minute period that
         has ended (by the engine's clock), with the hourly and daily rows they roll up
@@ -209,6 +301,21 @@ class Engine:
 
     def prune_outbox(self, through: int) -> int:
         """Deletes outbox entries with ``seq <= through``; returns how many."""
+
+def combine_metrics(rows: Iterable[ModelMetrics]) -> list[ModelMetrics]:
+    """Rollup rows from several producers (engines, processes, HarperDB workers,
+    nodes) merged into one row per model version, granularity and period, by merging
+    their latency sketches: the result equals the rows one engine that saw every call
+    would have written (counts and max exact, percentiles from the merged sketch).
+
+    ``rows`` are dicts as ``Engine.metrics`` returns them; each needs
+    ``model_name``, ``model_version``, ``granularity``, ``period_start`` (epoch
+    milliseconds or an aware datetime), ``error_count`` and ``latency_sketch``, and
+    every other field is recomputed from those. Rows come back ordered by model,
+    version, granularity and period start. A missing key or a value of the wrong
+    type raises ``TypeError``; an unknown granularity or a malformed sketch
+    ``InvalidInputError``.
+    """
 
 @final
 class Model:

@@ -1,6 +1,7 @@
 """Typed shapes of the plain dicts ``harper_edge`` returns (importable at run time, for
 annotations and ``isinstance``-free static checks)."""
 
+from datetime import datetime
 from typing import Any, TypedDict
 
 
@@ -79,3 +80,81 @@ class ModelMetrics(TypedDict):
     """The latency sketch (DDSketch) the percentiles come from, in the core's serialised form
     (its keys are camelCase, as in the outbox record). Kept so that rows of the same period
     from several engines or nodes can be merged exactly; treat it as opaque."""
+
+
+class TelemetryStats(TypedDict):
+    """What an engine's telemetry has done so far (``Engine.telemetry_stats``), for
+    monitoring the monitoring: nothing is dropped silently. Counts since the engine started.
+
+    Metrics (``realtime``, ``metrics``) count every call; the ``events_*`` counts are about
+    the raw events kept for ``events``, ``feedback`` and the store."""
+
+    observations: int
+    """Calls counted in the metrics by this engine."""
+    events_buffered: int
+    """Raw events waiting in memory for the next write."""
+    event_capacity: int
+    """The buffer's capacity (``event_capacity``, rounded up to a multiple of the buffer's
+    lock shards)."""
+    events_written: int
+    """Raw events written to the store."""
+    events_dropped: int
+    """Raw events pushed out of a full buffer (``overflow="drop_oldest"``), or not put back
+    after a failed write because the buffer had filled meanwhile."""
+    events_rejected: int
+    """Raw events refused by a full buffer (``overflow="reject"``)."""
+    events_sampled_out: int
+    """Raw events left out by ``sample_rate``."""
+    events_duplicate: int
+    """Raw events not written because their id was already stored."""
+    events_expired: int
+    """Stored events deleted by ``retention``."""
+    late: int
+    """Calls and labels that arrived after their real-time window slot had passed (they
+    still count in their rollup period)."""
+    flush_errors: int
+    """Writes that failed (their events and rows were kept for the next one)."""
+    last_flush_error: str | None
+    """The message of the last failed write."""
+
+
+class _EventRecordRequired(TypedDict):
+    model_name: str
+    """Model name."""
+    model_version: str
+    """Model version (it needs no registration)."""
+    latency_ms: float
+    """Wall time of the call in milliseconds: finite and >= 0."""
+
+
+class EventRecord(_EventRecordRequired, total=False):
+    """One call of a model the host runs itself, for ``Engine.record_event``: the attributes
+    of ``InferenceEvent`` as keys. ``model_name``, ``model_version`` and ``latency_ms`` are
+    required; a key left out or ``None`` takes its default (``None`` for the optional
+    fields)."""
+
+    id: str | None
+    """The inference id (default: a new UUID); pass it to ``Engine.feedback`` later."""
+    framework: str | None
+    """``onnx`` (default), ``tensorflow``, ``transformers`` or ``ollama``."""
+    request_id: str | None
+    user_id: str | None
+    session_id: str | None
+    features_in: Any
+    """The inputs, any JSON-like value (numpy arrays included)."""
+    prediction: Any
+    """The prediction, any JSON-like value; ``Engine.feedback`` compares the ground truth
+    with it."""
+    confidence: float | None
+    """Confidence in ``[0, 1]`` (NaN: none)."""
+    timestamp: int | datetime | None
+    """When the call was made: epoch milliseconds or an aware ``datetime`` (default: now).
+    A past time counts in its own real-time slot and rollup period."""
+    error: str | None
+    """The error message, when the call failed (failed calls are always kept)."""
+    actual_outcome: Any
+    """The ground truth, when already known."""
+    correct: bool | None
+    """Whether the prediction matched the ground truth."""
+    feedback_timestamp: int | datetime | None
+    """When the ground truth was recorded."""

@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
+import { Engine } from 'harper-edge'
+
 const HOST = '127.0.0.1'
 const HTTP_PORT = 19926
 const OPERATIONS_PORT = 19925
@@ -43,6 +45,9 @@ const METRICS_FIELDS = [
 const HOUR = 3_600_000
 // The component ticks this often in the test, writing open periods too (HARPER_EDGE_TICK_FLUSH).
 const TICK_MS = 100
+// The component's engine settings in the test (HARPER_EDGE_EVENT_CAPACITY, a multiple of every
+// shard count, so it is the capacity exactly).
+const EVENT_CAPACITY = 4096
 
 const EVENT_FIELDS = [
   'actualOutcome',
@@ -152,6 +157,9 @@ before(async () => {
     REPLICATION_HOSTNAME: 'localhost',
     HARPER_EDGE_TICK_MS: String(TICK_MS),
     HARPER_EDGE_TICK_FLUSH: '1',
+    HARPER_EDGE_EVENT_CAPACITY: String(EVENT_CAPACITY),
+    HARPER_EDGE_SAMPLE_RATE: '1',
+    HARPER_EDGE_RETENTION_MS: String(24 * HOUR),
     HARPER_SET_CONFIG: JSON.stringify({
       http: { port: `${HOST}:${HTTP_PORT}`, securePort: null },
       operationsApi: { network: { port: `${HOST}:${OPERATIONS_PORT}`, securePort: null } },
@@ -493,18 +501,25 @@ harperTest('GET /monitoring/metrics/{modelName} returns the rollups the ModelMet
   assert.equal(await count(`from=${encodeURIComponent(new Date(first).toISOString())}&limit=1`), 1)
   assert.equal(await count('limit=0'), 0)
 
-  // Every row the endpoint returns is in the ModelMetrics table, field for field.
+  // One engine (one Harper thread) wrote every row: the table holds each row the endpoint
+  // returns, field for field, under `${id}@${origin}` with the engine's origin.
   assert.ok(rows.length >= 6, 'rows of both versions at every granularity')
+  const { origin } = (await get('/monitoring/telemetry')).body
+  assert.match(origin, /^.+:\d+:\d+$/, 'host:pid:threadId')
   await eventually(async () => {
     for (const row of rows) {
-      const stored = await get(`/ModelMetrics/${encodeURIComponent(row.id)}`)
-      assert.equal(stored.status, 200, row.id)
-      assert.deepEqual(stored.body, row)
+      const id = `${row.id}@${origin}`
+      const stored = await get(`/ModelMetrics/${encodeURIComponent(id)}`)
+      assert.equal(stored.status, 200, id)
+      assert.deepEqual(stored.body, { ...row, id, origin })
     }
   })
   const table = await get('/ModelMetrics/?modelName=iris')
   assert.equal(table.status, 200)
-  assert.deepEqual(table.body.map((r) => r.id).sort(), rows.map((r) => r.id).sort())
+  assert.deepEqual(
+    table.body.map((r) => r.id).sort(),
+    rows.map((r) => `${r.id}@${origin}`).sort(),
+  )
 
   // Bad parameters are 400 with the error code; an unknown model has no rows.
   const weekly = await get('/monitoring/metrics/iris?granularity=weekly')
@@ -523,4 +538,112 @@ harperTest('GET /monitoring/metrics/{modelName} returns the rollups the ModelMet
   const unknown = await get('/monitoring/metrics/nope')
   assert.equal(unknown.status, 200)
   assert.deepEqual(unknown.body, [])
+})
+
+harperTest('GET /monitoring/metrics/{modelName} combines the rows of every origin', async () => {
+  // Two engines elsewhere (other worker threads, processes or replicated nodes) recorded calls
+  // of model `fleet` and wrote their rows to the table; one engine that saw every call is what
+  // the endpoint must answer.
+  const t0 = Date.UTC(2026, 0, 1, 6) // 06:00Z: 5-minute periods 06:00 and 06:05, hour 06:00
+  const n = 900
+  const latency = Float64Array.from({ length: n }, (_, i) => ((i * 37) % 400) / 4 + 0.25)
+  const times = Float64Array.from({ length: n }, (_, i) => t0 + ((i * 7919) % 600_000))
+  const errors = Uint8Array.from({ length: n }, (_, i) => (i % 30 === 0 ? 1 : 0))
+  const manual = () => Engine.inMemory({ tickIntervalMs: null })
+  const whole = manual()
+  whole.recordBatch('fleet:1', latency, { errors, timestamps: times })
+  whole.recordBatch('fleet:2', latency.subarray(0, 10), { timestamps: times.subarray(0, 10) })
+  whole.flush()
+  const [a, b] = [manual(), manual()]
+  const split = 400
+  a.recordBatch('fleet:1', latency.subarray(0, split), {
+    errors: errors.subarray(0, split),
+    timestamps: times.subarray(0, split),
+  })
+  b.recordBatch('fleet:1', latency.subarray(split), {
+    errors: errors.subarray(split),
+    timestamps: times.subarray(split),
+  })
+  b.recordBatch('fleet:2', latency.subarray(0, 10), { timestamps: times.subarray(0, 10) })
+  let stored = 0
+  for (const [engine, origin] of [[a, 'node-a:100:1'], [b, 'node-b:200:3']]) {
+    for (const row of engine.flush()) {
+      stored++
+      const id = `${row.id}@${origin}`
+      const put = await request('PUT', `/ModelMetrics/${encodeURIComponent(id)}`, { ...row, id, origin })
+      assert.ok(put.status < 300, `PUT ${id}: ${put.status} ${JSON.stringify(put.body)}`)
+    }
+  }
+  // a: fleet:1 in two 5-minute periods, one hour, one day; b: the same, and fleet:2 in one each.
+  assert.equal(stored, 4 + 4 + 3)
+  assert.equal((await get('/ModelMetrics/?modelName=fleet')).body.length, stored)
+
+  for (const granularity of ['5min', 'hourly', 'daily']) {
+    const expected = whole.metrics('fleet', { granularity })
+    const { status, body } = await get(`/monitoring/metrics/fleet?granularity=${granularity}`)
+    assert.equal(status, 200, JSON.stringify(body))
+    assert.deepEqual(body, expected, granularity)
+  }
+  const fiveMinute = (await get('/monitoring/metrics/fleet')).body
+  assert.deepEqual(
+    fiveMinute.map((r) => [r.modelVersion, r.periodStart]),
+    [['1', t0], ['2', t0], ['1', t0 + 300_000]],
+    'oldest period first, then by version',
+  )
+  assert.equal(sum(fiveMinute, 'requestCount'), n + 10)
+  assert.equal(sum(fiveMinute, 'errorCount'), n / 30)
+  const v1 = fiveMinute.filter((r) => r.modelVersion === '1')
+  assert.equal(Math.max(...v1.map((r) => r.maxLatency)), Math.max(...latency))
+
+  // The filters apply to the combined rows.
+  const only = async (query) => (await get(`/monitoring/metrics/fleet?${query}`)).body
+  assert.deepEqual(await only('version=2'), whole.metrics('fleet:2'))
+  assert.deepEqual(await only(`from=${t0 + 1}`), whole.metrics('fleet', { from: t0 + 1 }))
+  assert.deepEqual(await only(`to=${t0 + 300_000}&modelVersion=1`), whole.metrics('fleet:1', { to: t0 + 300_000 }))
+  assert.deepEqual(await only('limit=2'), whole.metrics('fleet', { limit: 2 }))
+  assert.deepEqual(await only('granularity=hourly&from=2026-01-01T07:00:00Z'), [])
+})
+
+harperTest('GET /monitoring/telemetry answers with this worker engine\'s telemetry stats', async () => {
+  // Every call this engine recorded is in the real-time view of iris:1 or iris:2 (the test
+  // runs within the window): its counters agree with them.
+  const [v1, v2] = await Promise.all([
+    get('/monitoring/metrics/iris/realtime?modelVersion=1'),
+    get('/monitoring/metrics/iris/realtime?modelVersion=2'),
+  ])
+  const calls = v1.body.requestCount + v2.body.requestCount
+  const stats = await eventually(async () => {
+    const { status, body } = await get('/monitoring/telemetry')
+    assert.equal(status, 200, JSON.stringify(body))
+    assert.equal(body.eventsBuffered, 0, 'the component ticks every TICK_MS')
+    return body
+  })
+  assert.deepEqual(Object.keys(stats).sort(), [
+    'eventCapacity',
+    'eventsBuffered',
+    'eventsDropped',
+    'eventsDuplicate',
+    'eventsExpired',
+    'eventsRejected',
+    'eventsSampledOut',
+    'eventsWritten',
+    'flushErrors',
+    'lastFlushError',
+    'late',
+    'observations',
+    'origin',
+  ])
+  assert.equal(stats.eventCapacity, EVENT_CAPACITY, 'HARPER_EDGE_EVENT_CAPACITY')
+  assert.equal(stats.observations, calls)
+  assert.equal(stats.eventsWritten, calls, 'sample rate 1, nothing dropped: every event written')
+  assert.deepEqual(
+    [stats.eventsDropped, stats.eventsRejected, stats.eventsSampledOut, stats.flushErrors, stats.lastFlushError],
+    [0, 0, 0, 0, null],
+  )
+  const events = await get('/InferenceEvent/?modelName=iris')
+  assert.ok(events.body.length >= calls, 'every written event is in the table')
+
+  const unknown = await get('/monitoring/telemetry/more')
+  assert.equal(unknown.status, 404)
+  assert.equal(unknown.body.code, 'HARPER_EDGE_NOT_FOUND')
 })

@@ -278,11 +278,17 @@ impl fmt::Debug for Recorder {
     }
 }
 
-/// FNV-1a: a stable hash of the inference id, so sampling keeps the same events everywhere.
+/// A stable hash of the inference id, so sampling keeps the same events everywhere: FNV-1a,
+/// then the SplitMix64 finaliser, whose avalanche makes every input bit reach the high bits
+/// (plain FNV-1a barely moves them for ids that differ in their last characters, such as
+/// `req-000123` and `req-000124`, which biased sampling).
 fn stable_hash(s: &str) -> u64 {
     let mut h = FnvHasher::default();
     std::hash::Hasher::write(&mut h, s.as_bytes());
-    h.0
+    let mut z = h.0;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl Recorder {
@@ -425,11 +431,12 @@ impl Recorder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] for an empty model name or version; [`Error::Storage`] when
+    /// [`Error::InvalidInput`] for an empty model name or version, or a latency that is not a
+    /// finite number 0 or more; [`Error::Storage`] when
     /// the model version's statistics, created on its first event, cannot be seeded from the
     /// store.
     pub fn record(&self, event: InferenceEvent) -> Result<Admission> {
-        check_names(&event)?;
+        check_event(&event)?;
         let series = self.series(&event.model_name, &event.model_version)?;
         Ok(self.admit(&series, event))
     }
@@ -450,8 +457,8 @@ impl Recorder {
             let same = current.as_ref().is_some_and(|s| {
                 s.name() == event.model_name && s.version() == event.model_version
             });
+            check_event(&event)?;
             if !same {
-                check_names(&event)?;
                 current = Some(self.series(&event.model_name, &event.model_version)?);
             }
             let Some(series) = current.as_deref() else { continue };
@@ -731,9 +738,15 @@ impl Recorder {
     }
 }
 
-fn check_names(event: &InferenceEvent) -> Result<()> {
+fn check_event(event: &InferenceEvent) -> Result<()> {
     if event.model_name.is_empty() || event.model_version.is_empty() {
         return Err(Error::invalid_input("an event needs a model name and a model version"));
+    }
+    if !(event.latency_ms.is_finite() && event.latency_ms >= 0.0) {
+        return Err(Error::invalid_input(format!(
+            "event '{}' has latency_ms {}: it must be a finite number of milliseconds, 0 or more",
+            event.id, event.latency_ms
+        )));
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock::Timestamp;
 use crate::error::Result;
+use crate::telemetry::sketch::Key;
 use crate::telemetry::window::WindowAccumulator;
 use crate::telemetry::{
     Granularity, InferenceEvent, ModelMetrics, QuantileSketch, SlidingWindow, WindowStats,
@@ -130,6 +131,10 @@ struct Shard {
 impl Shard {
     fn observe(&mut self, o: &Observation) {
         let key = self.window.key(o.latency_ms);
+        if key == Key::Skip {
+            // Not a latency: counted nowhere, so every view stays consistent.
+            return;
+        }
         self.window.record_keyed(o.at, o.latency_ms, key, o.error, o.confidence);
         let ms = o.at.as_millis();
         let i = match self.periods.get(self.last) {
@@ -248,7 +253,9 @@ impl Series {
         self.shards[i].0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts one call in the real-time window and in its 5-minute period.
+    /// Counts one call in the real-time window and in its 5-minute period. A call whose
+    /// latency is not a finite number 0 or more is not a measurement and is not counted (the
+    /// checked entry points, [`Series::observe_columns`] and `Recorder::record`, refuse it).
     pub fn observe(&self, observation: Observation) {
         self.lock(thread_shard(self.shards.len())).observe(&observation);
     }
@@ -279,8 +286,9 @@ impl Series {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::InvalidInput`] when a column's length differs from `latency_ms`'s, or
-    /// a time is not a number of milliseconds (naming the column and index).
+    /// [`crate::Error::InvalidInput`] when a column's length differs from `latency_ms`'s, a
+    /// latency is not a finite number 0 or more, or a time is not a number of milliseconds
+    /// (naming the column and entry).
     pub fn observe_columns<E: Flag, T: Millis>(
         &self,
         columns: &Columns<'_, E, T>,
@@ -289,13 +297,20 @@ impl Series {
         let n = columns.latency_ms.len();
         let check = |name: &str, len: Option<usize>| match len {
             Some(len) if len != n => Err(crate::Error::invalid_input(format!(
-                "column '{name}' has {len} entries but latency_ms has {n}"
+                "column '{name}' has length {len} but latency_ms has length {n}"
             ))),
             _ => Ok(()),
         };
         check("errors", columns.errors.map(<[E]>::len))?;
         check("confidence", columns.confidence.map(<[f64]>::len))?;
         check("timestamps", columns.timestamps.map(<[T]>::len))?;
+        if let Some(i) = columns.latency_ms.iter().position(|l| !(l.is_finite() && *l >= 0.0)) {
+            return Err(crate::Error::invalid_input(format!(
+                "column 'latency_ms' entry {i} is {}: latencies are finite numbers of \
+                 milliseconds, 0 or more",
+                columns.latency_ms[i]
+            )));
+        }
         if let Some(times) = columns.timestamps
             && let Some(i) = times.iter().position(|t| t.millis().is_none())
         {
@@ -303,26 +318,23 @@ impl Series {
                 "column 'timestamps' entry {i} is not a time in epoch milliseconds"
             )));
         }
-        const CHUNK: usize = 256;
-        let mut chunk = [Observation::new(now, 0.0); CHUNK];
+        // Under one lock per chunk, so a huge batch does not hold a shard for long.
+        const CHUNK: usize = 4096;
+        let observation = |i: usize| Observation {
+            at: columns.timestamps.and_then(|t| t[i].millis()).map_or(now, Timestamp::from_millis),
+            latency_ms: columns.latency_ms[i],
+            error: columns.errors.is_some_and(|e| e[i].flag()),
+            confidence: columns.confidence.map(|c| c[i]).filter(|c| !c.is_nan()),
+        };
         let mut start = 0;
         while start < n {
-            let len = CHUNK.min(n - start);
-            for (k, o) in chunk[..len].iter_mut().enumerate() {
-                let i = start + k;
-                let at = columns
-                    .timestamps
-                    .and_then(|t| t[i].millis())
-                    .map_or(now, Timestamp::from_millis);
-                *o = Observation {
-                    at,
-                    latency_ms: columns.latency_ms[i],
-                    error: columns.errors.is_some_and(|e| e[i].flag()),
-                    confidence: columns.confidence.map(|c| c[i]).filter(|c| !c.is_nan()),
-                };
+            let end = n.min(start + CHUNK);
+            let mut shard = self.lock(thread_shard(self.shards.len()));
+            for i in start..end {
+                shard.observe(&observation(i));
             }
-            self.observe_batch(&chunk[..len]);
-            start += len;
+            drop(shard);
+            start = end;
         }
         Ok(n)
     }
@@ -484,7 +496,7 @@ mod tests {
 
         let short = Columns { errors: Some(&errors[..10]), ..cols };
         let err = series.observe_columns(&short, now).unwrap_err();
-        assert!(err.to_string().contains("'errors' has 10 entries"), "{err}");
+        assert!(err.to_string().contains("'errors' has length 10"), "{err}");
         let times = [T0 as f64, f64::NAN];
         let bad = Columns::<bool, f64> {
             latency_ms: &latency[..2],
