@@ -393,3 +393,20 @@ test('recordBatch counts 1M-element arrays at more than 2 million calls per seco
   assert.ok(rate >= 2e6, `${rate} calls/s`)
   assert.equal(engine.realtime('host:1').requestCount, 5 * n)
 })
+
+test('a process that exits without flushing loses nothing', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const dir = join(home, 'exit')
+  const index = new URL('../index.js', import.meta.url).href
+  const script = `
+    import { Engine } from ${JSON.stringify(index)}
+    const engine = Engine.open(${JSON.stringify(dir)})
+    engine.recordEvent({ modelName: 'm', modelVersion: '1', latencyMs: 1 })
+    engine.recordBatch('m:1', new Float64Array([1, 2, 3]))
+  `
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000 })
+  const engine = Engine.open(dir, { tickIntervalMs: null })
+  assert.equal(engine.events().length, 1)
+  const rows = engine.metrics('m:1', { granularity: '5min' })
+  assert.equal(rows.reduce((n, r) => n + r.requestCount, 0), 4)
+})

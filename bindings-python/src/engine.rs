@@ -174,15 +174,16 @@ impl PyEngine {
         PyPrediction::new(py, prediction)
     }
 
-    /// Recorded events, newest first.
-    #[pyo3(signature = (model=None, version=None, limit=100))]
-    fn events(
+    /// Recorded events, newest first; with `as_frame`, as a pandas DataFrame.
+    #[pyo3(signature = (model=None, version=None, limit=100, *, as_frame=false))]
+    fn events<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         model: Option<String>,
         version: Option<String>,
         limit: usize,
-    ) -> PyResult<Vec<PyInferenceEvent>> {
+        as_frame: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let mut query = EventQuery::new().limit(limit);
         if let Some(model) = model {
             query = query.model(model);
@@ -191,7 +192,13 @@ impl PyEngine {
             query = query.version(version);
         }
         let events = py.run_core(|| self.inner.events(&query))?;
-        Ok(events.into_iter().map(PyInferenceEvent::from).collect())
+        let events = PyList::new(py, events.into_iter().map(PyInferenceEvent::from))?;
+        if as_frame {
+            // pandas is optional: imported (by the helper) only when a frame is asked for.
+            let frame = py.import(pyo3::intern!(py, "harper_edge._frame"))?;
+            return frame.call_method1(pyo3::intern!(py, "events_frame"), (events,));
+        }
+        Ok(events.into_any())
     }
 
     /// The event of one call.

@@ -523,3 +523,22 @@ def test_combine_metrics_refuses_malformed_rows() -> None:
     for expected, rows, message in bad:
         with pytest.raises(expected, match=message):
             harper_edge.combine_metrics(rows)
+
+
+def test_a_script_that_exits_without_flushing_loses_nothing(tmp_path: Path) -> None:
+    """The interpreter drops the engine at exit, and dropping flushes buffered telemetry."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    script = (
+        "import harper_edge\n"
+        f"engine = harper_edge.Engine.open({str(home)!r})\n"
+        "engine.record_event({'model_name': 'm', 'model_version': '1', 'latency_ms': 1.0})\n"
+        "engine.record_batch('m:1', [1.0, 2.0, 3.0])\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    engine = harper_edge.Engine.open(home, tick_interval=None)
+    assert len(engine.events()) == 1
+    rows = engine.metrics("m:1")
+    assert sum(r["request_count"] for r in rows) == 4

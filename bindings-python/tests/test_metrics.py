@@ -237,3 +237,31 @@ def test_as_frame_without_pandas_says_how_to_install_it(
     with pytest.raises(ImportError, match="pip install pandas"):
         engine.metrics("iris", as_frame=True)
     assert engine.metrics("iris") == [], "rows without a frame need no pandas"
+
+
+def test_events_as_frame(engine: harper_edge.Engine, reference: dict[str, Any]) -> None:
+    rows = reference["inputs"][:3]
+    ids = [engine.infer("iris", row[None, :]).inference_id for row in rows]
+    engine.feedback(ids[0], int(reference["labels"][0]))
+    events = engine.events("iris")
+    frame = engine.events("iris", as_frame=True)
+    assert len(frame) == 3
+    assert list(frame["id"]) == [e.id for e in events], "newest first, as the list"
+    assert str(frame["timestamp"].dtype) == "datetime64[ms, UTC]"
+    assert frame["timestamp"].iloc[0].value // 1_000_000 == events[0].timestamp
+    first = frame.set_index("id").loc[ids[0]]
+    assert bool(first["correct"]) is True
+    assert first["actual_outcome"] == int(reference["labels"][0])
+    assert frame["correct"].isna().sum() == 2, "no feedback yet: <NA>"
+    assert frame["feedback_timestamp"].isna().sum() == 2
+    assert frame["latency_ms"].dtype == np.float64 and (frame["latency_ms"] > 0).all()
+    empty = engine.events("nope", as_frame=True)
+    assert len(empty) == 0 and "timestamp" in empty.columns
+
+
+def test_events_as_frame_without_pandas_says_how_to_install_it(
+    engine: harper_edge.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"Engine.events\(as_frame=True\) needs pandas"):
+        engine.events(as_frame=True)

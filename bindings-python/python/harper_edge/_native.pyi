@@ -152,10 +152,41 @@ class Engine:
         the run fails. Failed calls are recorded too.
         """
 
+    @overload
     def events(
-        self, model: str | None = None, version: str | None = None, limit: int = 100
+        self,
+        model: str | None = None,
+        version: str | None = None,
+        limit: int = 100,
+        *,
+        as_frame: Literal[False] = False,
     ) -> list[InferenceEvent]:
-        """Recorded events (of ``model``, of ``version``), newest first."""
+        """Recorded events (of ``model``, of ``version``), newest first; buffered events
+        are written first, so every recorded (and sampled) call is there.
+
+        With ``as_frame=True``, a pandas DataFrame with one column per property
+        (``timestamp`` and ``feedback_timestamp`` as ``datetime64[ms, UTC]``, ``correct``
+        as nullable ``boolean``); pandas is imported then, and a missing pandas raises
+        ``ImportError``.
+        """
+    @overload
+    def events(
+        self,
+        model: str | None = None,
+        version: str | None = None,
+        limit: int = 100,
+        *,
+        as_frame: Literal[True],
+    ) -> pd.DataFrame: ...
+    @overload
+    def events(
+        self,
+        model: str | None = None,
+        version: str | None = None,
+        limit: int = 100,
+        *,
+        as_frame: bool = False,
+    ) -> list[InferenceEvent] | pd.DataFrame: ...
 
     def event(self, inference_id: str) -> InferenceEvent:
         """The event of one call. Raises ``NotFoundError`` when there is none."""
