@@ -71,7 +71,11 @@ harper-test: harper-setup
 	cd examples/harper-component && node --test test/
 
 bench:
-	cargo bench -p harper-edge-benches --bench inference
+	cargo bench -p harper-edge-benches
+
+# The billion-event memory run (docs/benchmarks.md); pass N=... for fewer events.
+bench-soak:
+	cargo run --release -p harper-edge-benches --bin telemetry_soak -- $(N)
 
 # Peer benchmark (not a test): calls recorded per second by harper_edge and by ddsketch and
 # prometheus_client, from Python, in a venv of its own with the peers pinned.
