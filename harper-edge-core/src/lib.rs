@@ -22,6 +22,7 @@
 
 pub mod backend;
 pub mod clock;
+pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod registry;
