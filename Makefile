@@ -16,7 +16,7 @@ export PATH := $(VENV)/bin:$(PATH)
 CARGO_PROFILE := --release
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
-        node-setup node-test harper-setup harper-test bench bench-peers-python \
+        node-setup node-test harper-setup harper-test bench bench-soak bench-peers-python bench-peers-drift \
         bench-peers-node clean-home
 
 all: test
@@ -92,6 +92,17 @@ bench-peers-python: $(PEERS_VENV)/.ready
 
 # Peer benchmark (not a test): calls recorded per second by harper-edge and by DDSketch
 # (@datadog/sketches-js) and prom-client, from Node.js, with the peers pinned in package.json.
+# River's streaming detectors on the stream of benches/benches/drift.rs.
+DRIFT_PEERS_VENV := $(CACHE)/drift-peers-venv
+$(DRIFT_PEERS_VENV)/.ready: benches/peers/drift/requirements.txt
+	python3 -m venv $(DRIFT_PEERS_VENV)
+	$(DRIFT_PEERS_VENV)/bin/pip install -q -r benches/peers/drift/requirements.txt
+	touch $@
+
+bench-peers-drift: $(DRIFT_PEERS_VENV)/.ready
+	$(DRIFT_PEERS_VENV)/bin/python benches/peers/drift/river_stream.py
+	cargo bench -p harper-edge-benches --bench drift
+
 bench-peers-node: node-setup
 	cd benches/peers/telemetry && npm install --no-audit --no-fund && node node_peers.mjs
 

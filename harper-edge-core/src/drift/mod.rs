@@ -8,8 +8,10 @@
 //!   `scipy.stats.chi2_contingency`).
 //! - [`distance`]: PSI, Jensen–Shannon distance, Wasserstein-1.
 //! - [`special`]: the special functions they rest on.
+//! - [`stream`]: streaming detectors (Page–Hinkley, ADWIN).
 
 pub mod chi2;
 pub mod distance;
 pub mod ks;
 pub mod special;
+pub mod stream;
