@@ -4,6 +4,7 @@
 //! ([`error`]); everything else is in `harper-edge-core`. Files mirror the core's modules.
 
 mod columns;
+mod drift;
 mod engine;
 mod error;
 mod json;
@@ -17,6 +18,8 @@ use pyo3::prelude::*;
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::drift::{PyAdwin, PyPageHinkley};
     #[pymodule_export]
     use crate::engine::{PyEngine, PyPrediction};
     #[pymodule_export]

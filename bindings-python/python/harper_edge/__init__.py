@@ -8,6 +8,7 @@ way through ``Engine.record_batch`` and ``Engine.record_event``.
 """
 
 from harper_edge._native import (
+    Adwin,
     BackendError,
     BackendNotCompiledError,
     CapacityError,
@@ -24,6 +25,7 @@ from harper_edge._native import (
     ModelLoadError,
     NetworkError,
     NotFoundError,
+    PageHinkley,
     Prediction,
     ShapeError,
     StorageError,
@@ -33,6 +35,7 @@ from harper_edge._native import (
 from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, TelemetryStats
 
 __all__ = [
+    "Adwin",
     "BackendError",
     "BackendNotCompiledError",
     "CapacityError",
@@ -51,6 +54,7 @@ __all__ = [
     "ModelMetrics",
     "NetworkError",
     "NotFoundError",
+    "PageHinkley",
     "Prediction",
     "RealtimeMetrics",
     "ShapeError",

@@ -14,6 +14,8 @@ import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ign
 from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, TelemetryStats
 
 __all__ = [
+    "Adwin",
+    "PageHinkley",
     "Engine",
     "Prediction",
     "Model",
@@ -458,6 +460,84 @@ class Prediction:
         """Every output tensor as a numpy array (float32, int64 or object), by name."""
     def to_dict(self) -> dict[str, Any]:
         """The record without ``outputs``, with camelCase field names (``latencyMs``, …)."""
+
+@final
+class Adwin:
+    """ADWIN (Bifet & Gavaldà 2007): a window of recent values, kept as an exponential
+    histogram, cut whenever its older and newer parts differ in mean by more than a bound at
+    confidence ``delta``; a cut is a change. Settings as River's ``drift.ADWIN``."""
+
+    def __new__(
+        cls,
+        *,
+        delta: float = 0.002,
+        max_buckets: int = 5,
+        clock: int = 32,
+        min_window_length: int = 5,
+        grace_period: int = 10,
+    ) -> Adwin:
+        """Raises ``InvalidInputError`` unless ``0 < delta < 1``, ``max_buckets >= 2`` and
+        ``clock``, ``min_window_length`` are at least 1."""
+    def update(self, value: float) -> bool:
+        """Reads one value; ``True`` when the window was cut. Raises
+        ``InvalidInputError`` for NaN or infinity (the state is unchanged)."""
+    def update_many(self, values: Any) -> list[int]:
+        """Reads a 1-D array-like of numbers (a float64 numpy array is read in place,
+        without the GIL); returns the positions after which the window was cut. A NaN
+        or infinity anywhere raises ``InvalidInputError`` and nothing is read."""
+    @property
+    def width(self) -> int:
+        """Values in the window."""
+    @property
+    def mean(self) -> float:
+        """Mean of the window (0 when empty)."""
+    @property
+    def variance(self) -> float:
+        """Population variance of the window."""
+    @property
+    def changes(self) -> int:
+        """Cuts so far."""
+    def to_json(self) -> str:
+        """The whole state, to save and resume the detector."""
+    @staticmethod
+    def from_json(state: str) -> Adwin:
+        """A detector saved by ``to_json``; ``InvalidInputError`` for anything else."""
+
+@final
+class PageHinkley:
+    """The Page–Hinkley test for a change in the mean, with a forgetting factor
+    ``alpha``; ``direction`` is ``"up"``, ``"down"`` or ``"both"``. ``threshold`` is in
+    the data's units. Settings as River's ``drift.PageHinkley``."""
+
+    def __new__(
+        cls,
+        *,
+        min_instances: int = 30,
+        delta: float = 0.005,
+        threshold: float = 50.0,
+        alpha: float = 0.9999,
+        direction: str = "both",
+    ) -> PageHinkley:
+        """Raises ``InvalidInputError`` for a negative ``delta``, a threshold that is not
+        positive, ``alpha`` outside (0, 1] or an unknown direction."""
+    def update(self, value: float) -> bool:
+        """Reads one value; ``True`` when it completes a change (the test then starts
+        afresh). ``InvalidInputError`` for NaN or infinity."""
+    def update_many(self, values: Any) -> list[int]:
+        """Reads a 1-D array-like; returns the positions of the values that completed a
+        change. A NaN or infinity anywhere raises ``InvalidInputError`` and nothing is
+        read."""
+    @property
+    def count(self) -> int:
+        """Values read since the last change."""
+    @property
+    def changes(self) -> int:
+        """Changes so far."""
+    def to_json(self) -> str:
+        """The whole state, to save and resume the detector."""
+    @staticmethod
+    def from_json(state: str) -> PageHinkley:
+        """A detector saved by ``to_json``; ``InvalidInputError`` for anything else."""
 
 class HarperEdgeError(Exception):
     """Base class of every error harper-edge raises."""

@@ -25,6 +25,16 @@ fn finite(x: f64) -> Result<f64> {
     }
 }
 
+fn check_all(values: &[f64]) -> Result<()> {
+    match values.iter().position(|x| !x.is_finite()) {
+        Some(i) => Err(Error::invalid_input(format!(
+            "a drift detector needs finite values, got {} at position {i}",
+            values[i]
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Which change in the mean [`PageHinkley`] looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -144,6 +154,23 @@ impl PageHinkley {
     /// Changes signalled so far.
     pub fn changes(&self) -> u64 {
         self.changes
+    }
+
+    /// Reads many values; returns the positions (in `values`) of the values that completed a
+    /// change. Checked first: a NaN or infinite value anywhere leaves the state unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the first non-finite value's position.
+    pub fn update_many(&mut self, values: &[f64]) -> Result<Vec<usize>> {
+        check_all(values)?;
+        let mut changes = Vec::new();
+        for (i, &x) in values.iter().enumerate() {
+            if self.update(x)? {
+                changes.push(i);
+            }
+        }
+        Ok(changes)
     }
 
     /// Reads one value; `true` when it completes a change (the detector then starts afresh).
@@ -309,6 +336,24 @@ impl Adwin {
     /// Changes signalled so far.
     pub fn changes(&self) -> u64 {
         self.changes
+    }
+
+    /// Reads many values; returns the positions (in `values`) of the values after which the
+    /// window was cut. Checked first: a NaN or infinite value anywhere leaves the state
+    /// unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the first non-finite value's position.
+    pub fn update_many(&mut self, values: &[f64]) -> Result<Vec<usize>> {
+        check_all(values)?;
+        let mut changes = Vec::new();
+        for (i, &x) in values.iter().enumerate() {
+            if self.update(x)? {
+                changes.push(i);
+            }
+        }
+        Ok(changes)
     }
 
     /// Reads one value; `true` when the window was cut (a change).
@@ -521,6 +566,31 @@ mod tests {
         assert!(ph.is_empty());
         assert!(Adwin::new(AdwinConfig { delta: 0.0, ..Default::default() }).is_err());
         assert!(PageHinkley::new(PageHinkleyConfig { alpha: 1.5, ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn update_many_reports_positions_and_checks_everything_first() {
+        let mut seed = 5;
+        let values: Vec<f64> = (0..4000)
+            .map(|i| uniform(&mut seed) * 0.2 + if i >= 2000 { 0.5 } else { 0.0 })
+            .collect();
+        let mut one = Adwin::new(AdwinConfig::default()).unwrap();
+        let singles: Vec<usize> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| one.update(**v).unwrap())
+            .map(|(i, _)| i)
+            .collect();
+        let mut many = Adwin::new(AdwinConfig::default()).unwrap();
+        assert_eq!(many.update_many(&values).unwrap(), singles);
+        assert!(singles.first().is_some_and(|&i| (2000..2100).contains(&i)), "{singles:?}");
+        assert_eq!(many, one);
+        let before = many.clone();
+        let err = many.update_many(&[1.0, f64::NAN]).unwrap_err();
+        assert!(err.to_string().contains("position 1"), "{err}");
+        assert_eq!(many, before, "nothing read from a bad batch");
+        let mut ph = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
+        assert!(ph.update_many(&values[..2000]).unwrap().is_empty());
     }
 
     #[test]
