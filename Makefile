@@ -56,6 +56,7 @@ python-test: python-setup
 	cd bindings-python && $(PY) -m mypy.stubtest harper_edge --allowlist stubtest-allowlist.txt
 	$(PY) examples/python/quickstart.py
 	$(PY) examples/python/host_telemetry.py
+	$(PY) examples/python/drift_stream.py
 
 node-setup:
 	cd bindings-node && npm install --no-audit --no-fund
