@@ -236,6 +236,34 @@ export interface HarperEdgeError extends Error {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * ADWIN (adaptive windowing): a window of recent values cut when its older and newer parts
+ * differ in mean; a cut is a change.
+ */
+export declare class Adwin {
+  /** A detector; throws `HARPER_EDGE_INVALID_INPUT` for invalid settings. */
+  constructor(options?: AdwinOptions)
+  /** Reads one value; `true` when the window was cut. */
+  update(value: number): boolean
+  /**
+   * Reads a `Float64Array` in place; returns the positions after which the window was cut.
+   * A NaN or infinity anywhere throws and nothing is read.
+   */
+  updateMany(values: Float64Array): Array<number>
+  /** Values in the window. */
+  get width(): number
+  /** Mean of the window (0 when empty). */
+  get mean(): number
+  /** Population variance of the window. */
+  get variance(): number
+  /** Cuts so far. */
+  get changes(): number
+  /** The whole state as a JSON string, to save and resume the detector. */
+  save(): string
+  /** A detector saved by `save()`. */
+  static restore(state: string): Adwin
+}
+
+/**
  * An embedded MLOps engine: registers models, runs them, and records every call.
  *
  * Heavy calls (`registerModel`, `infer`, `inferJson`) return Promises and run on the libuv
@@ -346,6 +374,41 @@ export declare class Engine {
    * buffer says otherwise (the answer's `admission`).
    */
   recordEvent(event: HostEvent): RecordedEvent
+}
+
+/** The Page–Hinkley test for a change in the mean. */
+export declare class PageHinkley {
+  /** A detector; throws `HARPER_EDGE_INVALID_INPUT` for invalid settings. */
+  constructor(options?: PageHinkleyOptions)
+  /** Reads one value; `true` when it completes a change (the test then starts afresh). */
+  update(value: number): boolean
+  /**
+   * Reads a `Float64Array` in place; returns the positions of the values that completed a
+   * change. A NaN or infinity anywhere throws and nothing is read.
+   */
+  updateMany(values: Float64Array): Array<number>
+  /** Values read since the last change. */
+  get count(): number
+  /** Changes so far. */
+  get changes(): number
+  /** The whole state as a JSON string, to save and resume the detector. */
+  save(): string
+  /** A detector saved by `save()`. */
+  static restore(state: string): PageHinkley
+}
+
+/** Settings of `new Adwin(options)`; River's defaults. */
+export interface AdwinOptions {
+  /** Confidence of the cut test (default 0.002). */
+  delta?: number
+  /** Buckets kept per size before two merge (default 5). */
+  maxBuckets?: number
+  /** Values between two cut checks (default 32). */
+  clock?: number
+  /** Smallest sub-window a cut may leave (default 5). */
+  minWindowLength?: number
+  /** Values before the first check (default 10). */
+  gracePeriod?: number
 }
 
 /**
@@ -499,6 +562,20 @@ export interface OutputTensor {
   shape: Array<number>
   /** `Float32Array` for f32, `BigInt64Array` for i64, `string[]` for strings. */
   data: Float32Array | BigInt64Array | Array<string>
+}
+
+/** Settings of `new PageHinkley(options)`; River's defaults. */
+export interface PageHinkleyOptions {
+  /** Values seen before a change can be signalled (default 30). */
+  minInstances?: number
+  /** Magnitude of change tolerated (default 0.005). */
+  delta?: number
+  /** Detection threshold, in the data's units (default 50). */
+  threshold?: number
+  /** Forgetting factor in (0, 1] (default 0.9999). */
+  alpha?: number
+  /** Which change to look for (default `'both'`). */
+  direction?: 'up' | 'down' | 'both'
 }
 
 /** The answer to one call. */

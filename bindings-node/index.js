@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Adwin = nativeBinding.Adwin
 module.exports.Engine = nativeBinding.Engine
+module.exports.PageHinkley = nativeBinding.PageHinkley
 module.exports.combineMetrics = nativeBinding.combineMetrics
 module.exports.outcomeMatches = nativeBinding.outcomeMatches

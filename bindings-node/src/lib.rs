@@ -8,6 +8,7 @@
 //! `Engine` owns its own store.
 
 mod convert;
+mod drift;
 mod engine;
 mod error;
 mod tasks;

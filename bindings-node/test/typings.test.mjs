@@ -45,10 +45,10 @@ test('the Engine class in index.d.ts has exactly the addon methods', () => {
   assert.deepEqual(declared, actual)
 })
 
-test('the exported functions are declared', () => {
-  const declared = [...dts.matchAll(/^export declare function (\w+)/gm)].map((m) => m[1]).sort()
+test('the exported functions and classes are declared', () => {
+  const declared = [...dts.matchAll(/^export declare (?:function|class) (\w+)/gm)].map((m) => m[1]).sort()
   const actual = Object.keys(binding)
-    .filter((n) => n !== 'default' && n !== 'Engine' && !n.startsWith('__'))
+    .filter((n) => n !== 'default' && !n.startsWith('__'))
     .sort()
   assert.deepEqual(declared, actual)
 })

@@ -28,6 +28,7 @@ fn direction(name: &str) -> harper_edge_core::Result<Direction> {
 /// ADWIN (adaptive windowing): a window of recent values that is cut when its two ends
 /// disagree in mean; a cut is a change.
 #[pyclass(module = "harper_edge", name = "Adwin")]
+#[derive(Debug)]
 pub struct PyAdwin {
     inner: Adwin,
 }
@@ -112,6 +113,7 @@ impl PyAdwin {
 
 /// The Page–Hinkley test for a change in the mean.
 #[pyclass(module = "harper_edge", name = "PageHinkley")]
+#[derive(Debug)]
 pub struct PyPageHinkley {
     inner: PageHinkley,
 }

@@ -9,9 +9,13 @@
 //! - [`distance`]: PSI, Jensen–Shannon distance, Wasserstein-1.
 //! - [`special`]: the special functions they rest on.
 //! - [`stream`]: streaming detectors (Page–Hinkley, ADWIN).
+//! - [`baseline`]: feature schemas and reference baselines (storable, mergeable).
+//! - [`quality`]: data-quality metrics of current data against a baseline.
 
+pub mod baseline;
 pub mod chi2;
 pub mod distance;
 pub mod ks;
+pub mod quality;
 pub mod special;
 pub mod stream;
