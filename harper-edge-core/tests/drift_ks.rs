@@ -355,8 +355,14 @@ proptest! {
         // Continuous data: no value in both samples.
         prop_assume!(a.iter().all(|x| !b.contains(x)));
         let r = ks_2samp(&a, &b, alt, Method::Exact).unwrap();
-        prop_assert_eq!(r.method, Method::Exact);
         let want = lattice_p_value(a.len(), b.len(), r.statistic, alt);
+        if r.method == Method::Asymptotic {
+            // scipy's fallback: an exact sum that rounds past 1 (interleaved equal-size
+            // samples, D = 1/n) is refused and the asymptotic p-value is used instead.
+            prop_assert!(want >= 1.0 - 1e-12, "fell back with an exact p of {want}: {r:?}");
+            return Ok(());
+        }
+        prop_assert_eq!(r.method, Method::Exact);
         prop_assert!((r.p_value - want).abs() <= 1e-12 * want.max(1e-300), "{r:?} vs {want}");
     }
 

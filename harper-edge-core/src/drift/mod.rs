@@ -11,8 +11,10 @@
 //! - [`stream`]: streaming detectors (Page–Hinkley, ADWIN).
 //! - [`baseline`]: feature schemas and reference baselines (storable, mergeable).
 //! - [`quality`]: data-quality metrics of current data against a baseline.
+//! - [`check`]: the drift check (per-feature verdicts, `DriftMetrics` rows, concept drift).
 
 pub mod baseline;
+pub mod check;
 pub mod chi2;
 pub mod distance;
 pub mod ks;
