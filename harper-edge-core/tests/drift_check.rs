@@ -494,3 +494,48 @@ fn config_validation_names_the_field() {
     let json = serde_json::to_string(&d).unwrap();
     assert_eq!(json, r#"{"minLabeledSamples":100,"accuracyDropThreshold":0.05,"alpha":0.05}"#);
 }
+
+#[test]
+fn text_in_a_numeric_feature_is_a_violation_and_numbers_still_count() {
+    use harper_edge_core::drift::baseline::Value;
+    let fx = fixture();
+    let raw = Rng::new(9).normals(50, 0.0, 1.0);
+    let mut mixed: Vec<Value<'_>> = raw.iter().map(|&x| Value::Number(x)).collect();
+    mixed[0] = Value::Text("oops");
+    mixed[1] = Value::Null;
+    let r = check(&fx.baseline, &[("a", Column::Mixed(&mixed))], &DriftConfig::default()).unwrap();
+    let f = by_name(&r, "a");
+    match &f.current_summary {
+        DistributionSummary::Numeric { count, nulls, violations, .. } => {
+            assert_eq!((*count, *nulls, *violations), (50, 1, 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    let want = ks_2samp(&fx.a, &raw[2..], Alternative::TwoSided, Method::Auto).unwrap();
+    assert_eq!(f.p_value, Some(want.p_value), "the 48 numbers are tested");
+}
+
+#[test]
+fn a_subsampled_baseline_tests_against_its_order_statistics() {
+    let fx = fixture();
+    let schema = [FeatureSchema::numeric("a")];
+    let config = BaselineConfig { max_sample: Some(101), ..BaselineConfig::default() };
+    let small = Baseline::fit(&schema, &[("a", Column::Numeric(&fx.a))], config).unwrap();
+    let current = Rng::new(11).normals(300, 0.5, 1.0);
+    let r = check(&small, &[("a", Column::Numeric(&current))], &DriftConfig::default()).unwrap();
+    let f = by_name(&r, "a");
+    // The test runs on the 101 kept values, so it equals ks_2samp on exactly those.
+    let sample = small.feature("a").unwrap().numeric.as_ref().unwrap().sample.as_slice().to_vec();
+    assert_eq!(sample.len(), 101);
+    let want = ks_2samp(&sample, &current, Alternative::TwoSided, Method::Auto).unwrap();
+    assert_eq!(f.p_value, Some(want.p_value));
+    assert!(f.drifted, "a 0.5 sd shift is found even against 101 order statistics");
+    // Against the full reference the statistic differs by at most about 1/100.
+    let full = ks_2samp(&fx.a, &current, Alternative::TwoSided, Method::Auto).unwrap();
+    assert!(
+        (full.statistic - f.drift_score).abs() <= 0.011,
+        "{} vs {}",
+        full.statistic,
+        f.drift_score
+    );
+}
