@@ -3,7 +3,7 @@
 
 use harper_edge_core::Error as CoreError;
 use harper_edge_core::drift::stream::{
-    Adwin as CoreAdwin, AdwinConfig, Direction, PageHinkley as CorePageHinkley, PageHinkleyConfig,
+    Adwin as CoreAdwin, AdwinConfig, PageHinkley as CorePageHinkley, PageHinkleyConfig,
 };
 use napi::bindgen_prelude::{Float64ArraySlice, Unknown};
 use napi_derive::napi;
@@ -165,16 +165,7 @@ impl PageHinkley {
                     delta: o.delta.unwrap_or(d.delta),
                     threshold: o.threshold.unwrap_or(d.threshold),
                     alpha: o.alpha.unwrap_or(d.alpha),
-                    direction: match o.direction.as_deref() {
-                        None | Some("both") => Direction::Both,
-                        Some("up") => Direction::Up,
-                        Some("down") => Direction::Down,
-                        Some(other) => {
-                            return Err(CoreError::invalid_input(format!(
-                                "options.direction must be 'up', 'down' or 'both', got '{other}'"
-                            )));
-                        }
-                    },
+                    direction: o.direction.as_deref().map_or(Ok(d.direction), str::parse)?,
                 },
             };
             Ok(PageHinkley { inner: CorePageHinkley::new(config)? })

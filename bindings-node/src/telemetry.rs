@@ -147,7 +147,7 @@ pub fn host_event(value: &Unknown<'_>, now: Timestamp) -> CoreResult<InferenceEv
             fields.insert(key.to_string(), value);
         }
     };
-    default("id", Value::String(uuid::Uuid::new_v4().to_string()));
+    default("id", Value::String(InferenceEvent::new_id()));
     default("timestamp", now.as_millis().into());
     default("framework", Value::String("onnx".into()));
     default("featuresIn", Value::Null);

@@ -14,17 +14,6 @@ fn bad_state(e: serde_json::Error) -> Error {
     Error::invalid_input(format!("not a saved detector state: {e}"))
 }
 
-fn direction(name: &str) -> harper_edge_core::Result<Direction> {
-    match name {
-        "up" => Ok(Direction::Up),
-        "down" => Ok(Direction::Down),
-        "both" => Ok(Direction::Both),
-        other => Err(Error::invalid_input(format!(
-            "direction must be \"up\", \"down\" or \"both\", got \"{other}\""
-        ))),
-    }
-}
-
 /// ADWIN (adaptive windowing): a window of recent values that is cut when its two ends
 /// disagree in mean; a cut is a change.
 #[pyclass(module = "harper_edge", name = "Adwin")]
@@ -131,7 +120,7 @@ impl PyPageHinkley {
         direction: &str,
     ) -> PyResult<Self> {
         let inner = py.run_core(|| {
-            let direction = self::direction(direction)?;
+            let direction: Direction = direction.parse()?;
             PageHinkley::new(PageHinkleyConfig {
                 min_instances,
                 delta,

@@ -519,10 +519,7 @@ pub(crate) fn event_from_py(
     let id = match field.optional_str("id")? {
         Some(id) if id.is_empty() => return Err(invalid("event id must not be empty".into())),
         Some(id) => id,
-        None => {
-            let uuid = py.import(pyo3::intern!(py, "uuid"))?.call_method0("uuid4")?;
-            uuid.str()?.to_str()?.to_owned()
-        }
+        None => InferenceEvent::new_id(),
     };
     let timestamp = match field.get("timestamp")? {
         Some(t) => timestamp_from_py(&t, "event timestamp")?,

@@ -8,8 +8,6 @@
 //! 1e-300 absolute instead.
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
-use std::time::Instant;
-
 use harper_edge_core::ErrorKind;
 use harper_edge_core::drift::ks::{
     Alternative, KsResult, MAX_AUTO_EXACT, Method, SortedSample, ks_2samp, ks_2samp_sorted,
@@ -439,30 +437,4 @@ fn auto_switches_at_ten_thousand() {
         Method::Auto,
     );
     assert_eq!(past.unwrap().method, Method::Asymptotic);
-}
-
-/// `cargo test --release -p harper-edge-core --test drift_ks -- --ignored --nocapture`
-#[test]
-#[ignore = "timing, run by hand in release"]
-fn timing_one_million_against_one_million() {
-    let normal = |seed, n: usize, loc: f64| -> Vec<f64> {
-        let u: Vec<f64> = splitmix64(seed, 4 * n).map(unit).collect();
-        u.chunks_exact(4).map(|c| loc + (c[0] + c[1] + c[2] + c[3] - 2.0)).collect()
-    };
-    let a = normal(1, 1_000_000, 0.0);
-    for (name, loc) in [("same", 0.0), ("shift 0.005", 0.005), ("shift 0.05", 0.05)] {
-        let b = normal(2, 1_000_000, loc);
-        let t = Instant::now();
-        let r = ks_2samp(&a, &b, Alternative::TwoSided, Method::Auto).unwrap();
-        let all = t.elapsed();
-        let (sa, sb) = (SortedSample::new(a.clone()).unwrap(), SortedSample::new(b).unwrap());
-        let t = Instant::now();
-        let s = ks_2samp_sorted(&sa, &sb, Alternative::TwoSided, Method::Auto).unwrap();
-        let sorted = t.elapsed();
-        assert_eq!(r, s);
-        eprintln!(
-            "1M vs 1M {name}: D = {:.6}, p = {:e}; ks_2samp {all:?}, ks_2samp_sorted {sorted:?}",
-            r.statistic, r.p_value
-        );
-    }
 }

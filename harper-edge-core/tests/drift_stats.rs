@@ -7,13 +7,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::LazyLock;
-use std::time::Instant;
 
 use harper_edge_core::ErrorKind;
 use harper_edge_core::drift::chi2::{self, categorical, chisquare, contingency};
 use harper_edge_core::drift::distance::{
-    CategoricalPsiBaseline, PsiBaseline, PsiConfig, category_counts, jensen_shannon, psi,
-    wasserstein, wasserstein_drift, wasserstein_weighted,
+    CategoricalPsiBaseline, PsiBaseline, PsiConfig, jensen_shannon, psi, wasserstein,
+    wasserstein_drift, wasserstein_weighted,
 };
 use harper_edge_core::drift::special::{
     chi2_ln_sf, chi2_sf, gamma_p, gamma_q, ln_gamma, ln_gamma_q,
@@ -593,45 +592,4 @@ proptest! {
         let sf = chi2_sf(2.0 * x, 2.0 * a).unwrap();
         prop_assert_eq!(sf, q);
     }
-}
-
-// ----------------------------------------------------------------------------------------------
-// Timings
-
-/// `cargo test --release -p harper-edge-core --test drift_stats -- --ignored --nocapture`
-#[test]
-#[ignore = "timing run; prints figures"]
-fn timings_on_a_million_rows() {
-    const N: u64 = 1_000_000;
-    let spec = |seed: u64, loc: f64| serde_json::json!({"seed": seed, "n": N, "kind": "irwin_hall", "loc": loc, "scale": 1.0});
-    let reference = generate(&spec(1, 0.0));
-    let current = generate(&spec(2, 0.05));
-    let time = |label: &str, f: &mut dyn FnMut() -> f64| {
-        let start = Instant::now();
-        let value = f();
-        println!("{label:<44} {:>8.1} ms  ({value:.6})", start.elapsed().as_secs_f64() * 1e3);
-    };
-    let mut baseline = None;
-    time("PsiBaseline::fit (1M, 10 bins)", &mut || {
-        let b = PsiBaseline::fit(&reference, PsiConfig::default()).unwrap();
-        let n = b.edges().len() as f64;
-        baseline = Some(b);
-        n
-    });
-    let baseline = baseline.unwrap();
-    time("PsiBaseline::psi (1M current)", &mut || baseline.psi(&current).unwrap().value);
-    time("psi one-shot (1M vs 1M)", &mut || {
-        psi(&reference, &current, PsiConfig::default()).unwrap().value
-    });
-    time("wasserstein (1M vs 1M)", &mut || wasserstein(&reference, &current).unwrap());
-    time("wasserstein_drift (1M vs 1M, + std)", &mut || {
-        wasserstein_drift(&reference, &current).unwrap().normalized.unwrap()
-    });
-    let categories = |v: &[f64]| category_counts(v.iter().map(|x| (x * 4.0).floor() as i64));
-    time("category_counts + chi2 categorical (1M vs 1M)", &mut || {
-        categorical(categories(&reference), categories(&current), true).unwrap().test.statistic
-    });
-    time("chi2_sf x 1000 (dof 1e5)", &mut || {
-        (0..1000).map(|i| chi2_sf(1e5 + f64::from(i), 1e5).unwrap()).sum()
-    });
 }

@@ -66,7 +66,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::distance::{CategoricalPsiBaseline, PsiBaseline, PsiConfig};
+use super::distance::{CategoricalPsiBaseline, PsiBaseline, PsiConfig, quantile_linear};
 use super::ks::SortedSample;
 use super::special::compensated_sum;
 use crate::error::{Error, Result};
@@ -281,8 +281,7 @@ pub struct BaselineConfig {
 
 impl BaselineConfig {
     fn check(&self) -> Result<()> {
-        // PsiConfig has no public check: fitting a one-value baseline runs it.
-        PsiBaseline::fit(&[0.0], self.psi)?;
+        self.psi.check()?;
         if let Some(k) = self.max_sample
             && k < 2
         {
@@ -340,9 +339,7 @@ impl NumericSummary {
 
     /// From all the sorted non-null values (finite, not empty).
     fn fit(sorted: Vec<f64>, config: &BaselineConfig) -> Result<Self> {
-        let n = sorted.len() as f64;
-        let mean = compensated_sum(sorted.iter().copied()) / n;
-        let m2 = compensated_sum(sorted.iter().map(|&x| (x - mean) * (x - mean)));
+        let (mean, sd) = mean_sd(&sorted);
         let psi = PsiBaseline::fit(&sorted, config.psi)?;
         let quartiles = quartiles(&sorted);
         let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
@@ -350,7 +347,7 @@ impl NumericSummary {
             Some(k) if sorted.len() > k => subsample(&sorted, k),
             _ => sorted,
         };
-        Self::assemble(sample, psi, mean, (m2 / n).sqrt(), min, max, quartiles)
+        Self::assemble(sample, psi, mean, sd, min, max, quartiles)
     }
 
     fn assemble(
@@ -459,8 +456,16 @@ impl NumericSummary {
     }
 }
 
+/// Mean and standard deviation (ddof 0) of non-empty values, with compensated sums.
+pub(crate) fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = compensated_sum(values.iter().copied()) / n;
+    let m2 = compensated_sum(values.iter().map(|&x| (x - mean) * (x - mean)));
+    (mean, (m2 / n).sqrt())
+}
+
 /// `[Q1, median, Q3]` of sorted, non-empty values, numpy `"linear"`.
-fn quartiles(sorted: &[f64]) -> [f64; 3] {
+pub(crate) fn quartiles(sorted: &[f64]) -> [f64; 3] {
     [0.25, 0.5, 0.75].map(|p| quantile_linear(sorted, p))
 }
 
@@ -468,21 +473,6 @@ fn quartiles(sorted: &[f64]) -> [f64; 3] {
 fn fences([q1, _, q3]: [f64; 3]) -> (f64, f64) {
     let iqr = q3 - q1;
     (q1 - 1.5 * iqr, q3 + 1.5 * iqr)
-}
-
-/// Quantile of sorted, non-empty data with numpy's `"linear"` method, bit for bit (numpy's
-/// `_lerp`; the same computation as the PSI bin edges).
-fn quantile_linear(sorted: &[f64], p: f64) -> f64 {
-    let last = sorted.len() - 1;
-    let h = last as f64 * p;
-    if h >= last as f64 {
-        return sorted[last];
-    }
-    let j = h.floor() as usize;
-    let g = h - j as f64;
-    let (a, b) = (sorted[j], sorted[(j + 1).min(last)]);
-    let diff = b - a;
-    if g >= 0.5 { b - diff * (1.0 - g) } else { a + diff * g }
 }
 
 /// The `k ≥ 2` evenly spaced order statistics `⌊j(n − 1)/(k − 1)⌋` of `n > k` sorted values.

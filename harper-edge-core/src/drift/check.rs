@@ -45,7 +45,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{Baseline, Column, FeatureBaseline, FeatureKind, Value, match_columns};
+use super::baseline::{
+    Baseline, Column, FeatureBaseline, FeatureKind, Value, match_columns, mean_sd, quartiles,
+};
 use super::chi2;
 use super::distance::{jensen_shannon, wasserstein_drift};
 use super::ks::{self, Alternative, SortedSample};
@@ -593,8 +595,7 @@ fn feature_drift(
             }
             let ref_total = stats.psi.total().max(1) as f64;
             let n = cur.len() as f64;
-            let mean = cur.iter().sum::<f64>() / n;
-            let sd = (cur.iter().map(|&x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+            let (mean, sd) = mean_sd(cur);
             (
                 DistributionSummary::Numeric {
                     count: feature.count,
@@ -619,7 +620,7 @@ fn feature_drift(
                     mean,
                     sd,
                     min: cur[0],
-                    quartiles: [quantile(cur, 0.25), quantile(cur, 0.5), quantile(cur, 0.75)],
+                    quartiles: quartiles(cur),
                     max: cur[cur.len() - 1],
                     bin_proportions: cur_bins.iter().map(|&c| c as f64 / n).collect(),
                 },
@@ -720,15 +721,6 @@ struct Scores {
     p: Option<f64>,
     psi: Option<f64>,
     wasserstein: Option<f64>,
-}
-
-/// numpy's `"linear"` quantile of a sorted, non-empty sample.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * q;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    let frac = h - lo as f64;
-    sorted[lo] + frac * (sorted[hi] - sorted[lo])
 }
 
 /// How [`concept_drift`] decides (serde camelCase, the original design's names).

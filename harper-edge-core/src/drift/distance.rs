@@ -138,7 +138,8 @@ impl PsiConfig {
     /// Largest number of bins accepted.
     pub const MAX_BINS: usize = 10_000;
 
-    fn check(&self) -> Result<()> {
+    /// Checks the bin count and epsilon.
+    pub(crate) fn check(&self) -> Result<()> {
         if self.bins == 0 || self.bins > Self::MAX_BINS {
             return Err(Error::invalid_input(format!(
                 "PSI bins must be in 1..={}, got {}",
@@ -185,7 +186,7 @@ fn psi_terms(reference: &[f64], current: &[f64]) -> (f64, Vec<f64>) {
 }
 
 /// Quantile of sorted, non-empty data with numpy's `"linear"` method, bit for bit.
-fn quantile_linear(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn quantile_linear(sorted: &[f64], p: f64) -> f64 {
     let last = sorted.len() - 1;
     let h = last as f64 * p;
     if h >= last as f64 {

@@ -25,14 +25,22 @@ fn finite(x: f64) -> Result<f64> {
     }
 }
 
-fn check_all(values: &[f64]) -> Result<()> {
-    match values.iter().position(|x| !x.is_finite()) {
-        Some(i) => Err(Error::invalid_input(format!(
+/// Checks every value first (nothing is read from a batch with a non-finite value), then
+/// feeds them to `update`; the positions where it signalled a change.
+fn update_each(values: &[f64], mut update: impl FnMut(f64) -> Result<bool>) -> Result<Vec<usize>> {
+    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+        return Err(Error::invalid_input(format!(
             "a drift detector needs finite values, got {} at position {i}",
             values[i]
-        ))),
-        None => Ok(()),
+        )));
     }
+    let mut changes = Vec::new();
+    for (i, &x) in values.iter().enumerate() {
+        if update(x)? {
+            changes.push(i);
+        }
+    }
+    Ok(changes)
 }
 
 /// Which change in the mean [`PageHinkley`] looks for.
@@ -46,6 +54,22 @@ pub enum Direction {
     /// Either.
     #[default]
     Both,
+}
+
+impl std::str::FromStr for Direction {
+    type Err = Error;
+
+    /// `"up"`, `"down"` or `"both"`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "up" => Ok(Direction::Up),
+            "down" => Ok(Direction::Down),
+            "both" => Ok(Direction::Both),
+            other => Err(Error::invalid_input(format!(
+                "direction must be \"up\", \"down\" or \"both\", got \"{other}\""
+            ))),
+        }
+    }
 }
 
 /// Settings of [`PageHinkley`].
@@ -163,14 +187,7 @@ impl PageHinkley {
     ///
     /// [`Error::InvalidInput`] naming the first non-finite value's position.
     pub fn update_many(&mut self, values: &[f64]) -> Result<Vec<usize>> {
-        check_all(values)?;
-        let mut changes = Vec::new();
-        for (i, &x) in values.iter().enumerate() {
-            if self.update(x)? {
-                changes.push(i);
-            }
-        }
-        Ok(changes)
+        update_each(values, |x| self.update(x))
     }
 
     /// Reads one value; `true` when it completes a change (the detector then starts afresh).
@@ -346,14 +363,7 @@ impl Adwin {
     ///
     /// [`Error::InvalidInput`] naming the first non-finite value's position.
     pub fn update_many(&mut self, values: &[f64]) -> Result<Vec<usize>> {
-        check_all(values)?;
-        let mut changes = Vec::new();
-        for (i, &x) in values.iter().enumerate() {
-            if self.update(x)? {
-                changes.push(i);
-            }
-        }
-        Ok(changes)
+        update_each(values, |x| self.update(x))
     }
 
     /// Reads one value; `true` when the window was cut (a change).

@@ -46,6 +46,14 @@ pub struct InferenceEvent {
     pub feedback_timestamp: Option<Timestamp>,
 }
 
+impl InferenceEvent {
+    /// A new inference id: a random (version 4) UUID, as the engine gives its own calls.
+    /// Hosts recording their own calls use it for events that have no id of their own.
+    pub fn new_id() -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
 /// Whether a prediction equals an actual outcome. Numbers compare by value (`1` equals `1.0`),
 /// arrays and objects element by element.
 ///

@@ -482,7 +482,7 @@ impl Recorder {
             Ok((prediction, confidence)) => (prediction, confidence, None),
             Err(message) => (Value::Null, None, Some(message)),
         };
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = InferenceEvent::new_id();
         let event = InferenceEvent {
             id: id.clone(),
             model_name: call.model.model_name.clone(),
