@@ -57,13 +57,14 @@ python-test: python-setup
 	$(PY) examples/python/quickstart.py
 	$(PY) examples/python/host_telemetry.py
 	$(PY) examples/python/drift_stream.py
+	$(PY) examples/python/drift_check.py
 
 node-setup:
 	cd bindings-node && npm install --no-audit --no-fund
 
 node-test: node-setup
 	cd bindings-node && node --test test/
-	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs
+	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs && node drift_check.mjs
 
 harper-setup:
 	cd examples/harper-component && npm install --no-audit --no-fund
@@ -93,7 +94,8 @@ bench-peers-python: $(PEERS_VENV)/.ready
 
 # Peer benchmark (not a test): calls recorded per second by harper-edge and by DDSketch
 # (@datadog/sketches-js) and prom-client, from Node.js, with the peers pinned in package.json.
-# River's streaming detectors on the stream of benches/benches/drift.rs.
+# River's streaming detectors on the stream of benches/benches/drift.rs; then a full tabular
+# drift report by harper_edge, a scipy loop and Evidently's DataDriftPreset (report_peers.py).
 DRIFT_PEERS_VENV := $(CACHE)/drift-peers-venv
 $(DRIFT_PEERS_VENV)/.ready: benches/peers/drift/requirements.txt
 	python3 -m venv $(DRIFT_PEERS_VENV)
@@ -103,6 +105,9 @@ $(DRIFT_PEERS_VENV)/.ready: benches/peers/drift/requirements.txt
 bench-peers-drift: $(DRIFT_PEERS_VENV)/.ready
 	$(DRIFT_PEERS_VENV)/bin/python benches/peers/drift/river_stream.py
 	cargo bench -p harper-edge-benches --bench drift
+	PATH=$(DRIFT_PEERS_VENV)/bin:$$PATH $(DRIFT_PEERS_VENV)/bin/pip install -q --no-build-isolation \
+		--force-reinstall --no-deps ./bindings-python
+	$(DRIFT_PEERS_VENV)/bin/python benches/peers/drift/report_peers.py
 
 bench-peers-node: node-setup
 	cd benches/peers/telemetry && npm install --no-audit --no-fund && node node_peers.mjs

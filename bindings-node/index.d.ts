@@ -112,6 +112,9 @@ export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
   | { seq: number; table: 'ModelMetrics'; id: string; record: ModelMetrics; createdAt: number }
+  | { seq: number; table: 'DriftBaseline'; id: string; record: Omit<StoredBaseline, 'features'> & { baseline: unknown }; createdAt: number }
+  | { seq: number; table: 'DriftMetrics'; id: string; record: DriftMetrics; createdAt: number }
+  | { seq: number; table: 'DataQualityMetrics'; id: string; record: DataQualityMetrics; createdAt: number }
 
 /** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
 export interface RealtimeMetrics {
@@ -227,6 +230,149 @@ export interface HarperEdgeError extends Error {
   code: ErrorCode
 }
 
+/** Columns of tabular data for drift checks: `Float64Array`s (numeric, NaN is null, read in
+ * place) or arrays of numbers, strings, booleans and nulls (numeric when every non-null entry
+ * is a number, else categorical). */
+export type DriftColumns = Record<string, Float64Array | Array<number | string | boolean | null>>
+
+/** The declared schema of one drift feature. */
+export interface FeatureSchema {
+  name: string
+  kind: 'numeric' | 'categorical'
+  /** Allowed `[low, high]` (numeric only): values outside are range violations. */
+  range?: [number, number]
+  /** Known categories (categorical only): others are unknown categories. */
+  categories?: Array<string>
+}
+
+/** One side of a feature in a drift check. */
+export type DistributionSummary =
+  | {
+      kind: 'numeric'
+      count: number
+      nulls: number
+      violations: number
+      mean: number
+      sd: number
+      min: number
+      /** `[Q1, median, Q3]`. */
+      quartiles: [number, number, number]
+      max: number
+      /** Share of the values in each of the baseline's PSI bins. */
+      binProportions: Array<number>
+    }
+  | { kind: 'categorical'; count: number; nulls: number; violations: number; counts: Record<string, number> }
+
+/** The drift of one feature. */
+export interface FeatureDrift {
+  featureName: string
+  kind: 'numeric' | 'categorical'
+  driftMethod: 'ks' | 'chi2' | 'psi' | 'wasserstein' | 'js'
+  /** The method's statistic (KS D, chi-square, PSI, normalised W1, JS distance). */
+  driftScore: number
+  /** For `ks` and `chi2`. */
+  pValue: number | null
+  /** Applied to the p-value (`ks`, `chi2`) or to the score. */
+  threshold: number
+  drifted: boolean
+  psi: number | null
+  wasserstein: number | null
+  baselineSummary: DistributionSummary
+  currentSummary: DistributionSummary
+}
+
+/** Per-feature drift, drifted features first, then by score. */
+export interface DriftReport {
+  features: Array<FeatureDrift>
+  driftedCount: number
+  driftedShare: number
+}
+
+/** Data quality of current data against a baseline (the original `DataQualityMetrics`). */
+export interface DataQualityMetrics {
+  /** `modelName:modelVersion:timestamp` (engine checks only). */
+  id?: string
+  modelName?: string
+  modelVersion?: string
+  timestamp?: number
+  totalRecords: number
+  /** Rows with a value of the wrong kind, an infinite number or a missing column. */
+  schemaViolations: number
+  nullRates: Record<string, number>
+  /** Values outside the baseline's Tukey fences (numeric features). */
+  outlierCounts: Record<string, number>
+  /** Values outside the declared range (features with a range). */
+  rangeViolations: Record<string, number>
+  /** Categories not declared / not seen in the baseline. */
+  unknownCategories: Record<string, number>
+}
+
+/** `checkDrift(baseline, columns)`. */
+export interface DriftResult {
+  report: DriftReport
+  quality: DataQualityMetrics
+}
+
+/** Concept drift: accuracy drop between the baseline period and the current one. */
+export interface ConceptDrift {
+  baselineCorrect: number
+  baselineTotal: number
+  currentCorrect: number
+  currentTotal: number
+  baselineAccuracy: number | null
+  currentAccuracy: number | null
+  accuracyDrop: number | null
+  zStatistic: number | null
+  pValue: number | null
+  /** Both sides have `minLabeledSamples` labels. */
+  enoughData: boolean
+  drifted: boolean
+}
+
+/** One row of the `DriftMetrics` table (the original design's fields). */
+export interface DriftMetrics {
+  /** `modelName:modelVersion:timestamp:driftType:featureName`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  /** Epoch milliseconds. */
+  timestamp: number
+  driftType: 'input' | 'prediction' | 'concept'
+  featureName: string
+  driftScore: number
+  driftMethod: string
+  pValue: number | null
+  baselineDistribution: unknown
+  currentDistribution: unknown
+}
+
+/** `Engine#checkDrift`: the stored result. */
+export interface EngineDriftResult extends DriftResult {
+  modelName: string
+  modelVersion: string
+  timestamp: number
+  /** The window covered (window checks): calls made, calls sampled, first and last call. */
+  window: { calls: number; sampled: number; from: number; to: number } | null
+  concept: ConceptDrift | null
+  rows: Array<DriftMetrics>
+  /** Whether a feature or concept drift drifted. */
+  drifted: boolean
+}
+
+/** The stored baseline record of a model version, without its statistics. */
+export interface StoredBaseline {
+  /** `modelName:modelVersion`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  createdAt: number
+  predictionFeatures: Array<string>
+  accuracy?: { correct: number; total: number }
+  source?: string
+  /** Number of features. */
+  features: number
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -261,6 +407,25 @@ export declare class Adwin {
   save(): string
   /** A detector saved by `save()`. */
   static restore(state: string): Adwin
+}
+
+/** Reference statistics for drift checks: fitted once, saved as JSON, merged across parts. */
+export declare class Baseline {
+  /**
+   * Fits a baseline on reference columns (`Float64Array`s are numeric features; arrays
+   * numeric when every non-null entry is a number, else categorical).
+   */
+  static fit(columns: DriftColumns, options?: FitOptions): Baseline
+  /** Reads a baseline saved with `toJson()`; a corrupt one throws `HARPER_EDGE_INTEGRITY`. */
+  static fromJson(json: string): Baseline
+  /** The baseline as JSON. */
+  toJson(): string
+  /** The baseline of both parts' data together. */
+  merge(other: Baseline): Baseline
+  /** Feature names, in schema order. */
+  get features(): Array<string>
+  /** The schema: `{ name, kind, range?, categories? }` per feature. */
+  get schema(): Array<FeatureSchema>
 }
 
 /**
@@ -374,6 +539,31 @@ export declare class Engine {
    * buffer says otherwise (the answer's `admission`).
    */
   recordEvent(event: HostEvent): RecordedEvent
+  /**
+   * Sets the drift baseline of a model version (`"name:version"`, or `"name"` for the
+   * newest registered version), stores it (`DriftBaseline`, through the outbox) and starts
+   * the version's drift window. Returns the record without its statistics.
+   */
+  setBaseline(model: string, baseline: Baseline, options?: SetBaselineOptions): StoredBaseline
+  /**
+   * Fits and sets the baseline from the version's stored calls in `[from, to)`, with the
+   * accuracy of their feedback (features named `input[i]` for a tensor input, by key for
+   * JSON objects, plus `prediction` and `confidence`).
+   */
+  fitBaseline(model: string, options?: FitBaselineOptions): StoredBaseline
+  /** The drift baseline of a model version; `HARPER_EDGE_NOT_FOUND` when none is set. */
+  baseline(model: string): Baseline
+  /**
+   * Checks a model version against its baseline and stores the rows (`DriftMetrics` per
+   * feature and for concept drift, one `DataQualityMetrics`): the calls sampled since the
+   * last window check when `current` is `null`/`undefined`, else the given columns (with
+   * `options.labels` for concept drift). Synchronous.
+   */
+  checkDrift(model: string, current?: DriftColumns | null, options?: CheckOptions): EngineDriftResult
+  /** Stored `DriftMetrics` rows of `"name"` or `"name:version"`, newest first. */
+  driftMetrics(model: string, options?: DriftQueryOptions): Array<DriftMetrics>
+  /** Stored `DataQualityMetrics` rows, newest first (`driftType` is ignored). */
+  dataQuality(model: string, options?: DriftQueryOptions): Array<DataQualityMetrics>
 }
 
 /** The Page–Hinkley test for a change in the mean. */
@@ -412,6 +602,41 @@ export interface AdwinOptions {
 }
 
 /**
+ * Checks current columns against a baseline: KS (numeric) and chi-square (categorical)
+ * p-values with scipy's conventions, PSI and Wasserstein alongside, and data quality.
+ * Returns `{ report, quality }`. Columns that are not baseline features are ignored.
+ * Synchronous: runs on the calling thread (the features on all cores).
+ */
+export declare function checkDrift(baseline: Baseline, current: DriftColumns, options?: CheckOptions): DriftResult
+
+/**
+ * Tests and thresholds of a drift check (defaults: alpha 0.05 for KS and chi-square, PSI
+ * 0.2, Wasserstein 0.1, JS 0.1).
+ */
+export interface CheckOptions {
+  /** Significance level of KS and chi-square. */
+  alpha?: number
+  /** PSI threshold. */
+  psiThreshold?: number
+  /** Normalised Wasserstein threshold. */
+  wassersteinThreshold?: number
+  /** Jensen–Shannon distance threshold. */
+  jsThreshold?: number
+  /** Method per feature: `'ks' | 'chi2' | 'psi' | 'wasserstein' | 'js'`. */
+  methods?: Record<string, string>
+  /** Threshold per feature. */
+  thresholds?: Record<string, number>
+  /** Threads (default: all cores). */
+  threads?: number
+  /** Concept drift (engine checks): labelled predictions of the current data. */
+  labels?: LabelsObject
+  /** Concept drift: labels needed on each side (default 100). */
+  minLabeledSamples?: number
+  /** Concept drift: accuracy drop needed (default 0.05). */
+  accuracyDropThreshold?: number
+}
+
+/**
  * Combines `ModelMetrics` rows written by several producers (HarperDB worker threads, cluster
  * nodes, processes) into one row per model version, granularity and period, by merging their
  * latency sketches: each result equals the row one engine would have written had it seen
@@ -420,6 +645,18 @@ export interface AdwinOptions {
  * `ModelMetrics` fields (a host's `origin`) are ignored.
  */
 export declare function combineMetrics(rows: Array<ModelMetrics>): Array<ModelMetrics>
+
+/** Options of `Engine#driftMetrics` and `Engine#dataQuality`. */
+export interface DriftQueryOptions {
+  /** Only rows of this drift type (drift rows only). */
+  driftType?: 'input' | 'prediction' | 'concept'
+  /** Rows at or after this time (epoch ms). */
+  from?: number
+  /** Rows before this time (epoch ms). */
+  to?: number
+  /** At most this many rows (default 1000). */
+  limit?: number
+}
 
 /** A filter over inference events; results come newest first. */
 export interface EventQuery {
@@ -433,6 +670,35 @@ export interface EventQuery {
   to?: number
   /** At most this many events (default 100). */
   limit?: number
+}
+
+/** Options of `Engine#fitBaseline`. */
+export interface FitBaselineOptions {
+  /** Calls at or after this time (epoch ms). */
+  from?: number
+  /** Calls before this time (epoch ms). */
+  to?: number
+  /** PSI bins (default 10). */
+  bins?: number
+}
+
+/** Options of `Baseline.fit`. */
+export interface FitOptions {
+  /**
+   * Declared features (`{ name, kind: 'numeric' | 'categorical', range?, categories? }`);
+   * other columns are left out.
+   */
+  schema?: Array<FeatureSchema>
+  /** Columns to treat as categorical. */
+  categorical?: Array<string>
+  /** Columns to treat as numeric. */
+  numeric?: Array<string>
+  /** PSI quantile bins (default 10). */
+  bins?: number
+  /** PSI empty-bin proportion (default 1e-4). */
+  epsilon?: number
+  /** Keep at most this many order statistics per numeric feature (default: all). */
+  maxSample?: number
 }
 
 /** Options of `infer` and `inferJson`. */
@@ -479,6 +745,14 @@ export interface InMemoryOptions {
    * thread: the host calls `tick()` itself.
    */
   tickIntervalMs?: number | null
+}
+
+/** Labelled predictions: `correct` of `total`. */
+export interface LabelsObject {
+  /** Predictions whose label matched. */
+  correct: number
+  /** Predictions with a label. */
+  total: number
 }
 
 /** Options of `Engine.metrics`: which rollup rows of the model to return. */
@@ -626,4 +900,14 @@ export interface RecordedEvent {
    * metrics in every case.
    */
   admission: 'buffered' | 'dropped_oldest' | 'rejected' | 'sampled_out'
+}
+
+/** Options of `Engine#setBaseline`. */
+export interface SetBaselineOptions {
+  /** Baseline features that are model outputs (default: `prediction`, `confidence`). */
+  predictionFeatures?: Array<string>
+  /** Labelled accuracy of the reference period (enables concept drift). */
+  accuracy?: LabelsObject
+  /** Where the baseline came from. */
+  source?: string
 }

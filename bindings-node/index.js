@@ -836,7 +836,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Adwin = nativeBinding.Adwin
+module.exports.Baseline = nativeBinding.Baseline
 module.exports.Engine = nativeBinding.Engine
 module.exports.PageHinkley = nativeBinding.PageHinkley
+module.exports.checkDrift = nativeBinding.checkDrift
 module.exports.combineMetrics = nativeBinding.combineMetrics
 module.exports.outcomeMatches = nativeBinding.outcomeMatches

@@ -46,6 +46,16 @@ pub fn object<T: FromNapiValue>(
     }
 }
 
+/// Whether `value` is a typed array.
+pub fn is_typed_array(value: &Unknown<'_>) -> bool {
+    JsKind::of(value) == JsKind::TypedArray
+}
+
+/// Whether `value` is `undefined` or `null`.
+pub fn is_nullish(value: &Unknown<'_>) -> bool {
+    matches!(JsKind::of(value), JsKind::Undefined | JsKind::Null)
+}
+
 /// A model reference: `"name"` (newest version) or `"name:version"`.
 pub fn model_ref(value: &Unknown<'_>) -> CoreResult<ModelRef> {
     decode::<String>(value, "model", "a string 'name' or 'name:version'")?.parse()

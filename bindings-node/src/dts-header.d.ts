@@ -112,6 +112,9 @@ export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
   | { seq: number; table: 'ModelMetrics'; id: string; record: ModelMetrics; createdAt: number }
+  | { seq: number; table: 'DriftBaseline'; id: string; record: StoredBaselineRecord; createdAt: number }
+  | { seq: number; table: 'DriftMetrics'; id: string; record: DriftMetrics; createdAt: number }
+  | { seq: number; table: 'DataQualityMetrics'; id: string; record: DataQualityMetrics; createdAt: number }
 
 /** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
 export interface RealtimeMetrics {
@@ -226,3 +229,155 @@ export type ErrorCode =
 export interface HarperEdgeError extends Error {
   code: ErrorCode
 }
+
+/** Columns of tabular data for drift checks: `Float64Array`s (numeric, NaN is null, read in
+ * place) or arrays of numbers, strings, booleans and nulls (numeric when every non-null entry
+ * is a number, else categorical). */
+export type DriftColumns = Record<string, Float64Array | Array<number | string | boolean | null>>
+
+/** The declared schema of one drift feature. */
+export interface FeatureSchema {
+  name: string
+  kind: 'numeric' | 'categorical'
+  /** Allowed `[low, high]` (numeric only): values outside are range violations. */
+  range?: [number, number]
+  /** Known categories (categorical only): others are unknown categories. */
+  categories?: Array<string>
+}
+
+/** One side of a feature in a drift check. */
+export type DistributionSummary =
+  | {
+      kind: 'numeric'
+      count: number
+      nulls: number
+      violations: number
+      mean: number
+      sd: number
+      min: number
+      /** `[Q1, median, Q3]`. */
+      quartiles: [number, number, number]
+      max: number
+      /** Share of the values in each of the baseline's PSI bins. */
+      binProportions: Array<number>
+    }
+  | { kind: 'categorical'; count: number; nulls: number; violations: number; counts: Record<string, number> }
+
+/** The drift of one feature. */
+export interface FeatureDrift {
+  featureName: string
+  kind: 'numeric' | 'categorical'
+  driftMethod: 'ks' | 'chi2' | 'psi' | 'wasserstein' | 'js'
+  /** The method's statistic (KS D, chi-square, PSI, normalised W1, JS distance). */
+  driftScore: number
+  /** For `ks` and `chi2`. */
+  pValue: number | null
+  /** Applied to the p-value (`ks`, `chi2`) or to the score. */
+  threshold: number
+  drifted: boolean
+  psi: number | null
+  wasserstein: number | null
+  baselineSummary: DistributionSummary
+  currentSummary: DistributionSummary
+}
+
+/** Per-feature drift, drifted features first, then by score. */
+export interface DriftReport {
+  features: Array<FeatureDrift>
+  driftedCount: number
+  driftedShare: number
+}
+
+/** Data quality of current data against a baseline (the original `DataQualityMetrics`). */
+export interface DataQualityMetrics {
+  /** `modelName:modelVersion:timestamp` (engine checks only). */
+  id?: string
+  modelName?: string
+  modelVersion?: string
+  timestamp?: number
+  totalRecords: number
+  /** Rows with a value of the wrong kind, an infinite number or a missing column. */
+  schemaViolations: number
+  nullRates: Record<string, number>
+  /** Values outside the baseline's Tukey fences (numeric features). */
+  outlierCounts: Record<string, number>
+  /** Values outside the declared range (features with a range). */
+  rangeViolations: Record<string, number>
+  /** Categories not declared / not seen in the baseline. */
+  unknownCategories: Record<string, number>
+}
+
+/** `checkDrift(baseline, columns)`. */
+export interface DriftResult {
+  report: DriftReport
+  quality: DataQualityMetrics
+}
+
+/** Concept drift: accuracy drop between the baseline period and the current one. */
+export interface ConceptDrift {
+  baselineCorrect: number
+  baselineTotal: number
+  currentCorrect: number
+  currentTotal: number
+  baselineAccuracy: number | null
+  currentAccuracy: number | null
+  accuracyDrop: number | null
+  zStatistic: number | null
+  pValue: number | null
+  /** Both sides have `minLabeledSamples` labels. */
+  enoughData: boolean
+  /** The accuracy drop the verdict needs. */
+  threshold: number | null
+  drifted: boolean
+}
+
+/** One row of the `DriftMetrics` table (the original design's fields). */
+export interface DriftMetrics {
+  /** `modelName:modelVersion:timestamp:driftType:featureName`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  /** Epoch milliseconds. */
+  timestamp: number
+  driftType: 'input' | 'prediction' | 'concept'
+  featureName: string
+  driftScore: number
+  driftMethod: string
+  pValue: number | null
+  /** The threshold applied (to the p-value for ks / chi2, to the score otherwise). */
+  threshold: number | null
+  /** The verdict. */
+  drifted: boolean
+  baselineDistribution: unknown
+  currentDistribution: unknown
+}
+
+/** `Engine#checkDrift`: the stored result. */
+export interface EngineDriftResult extends DriftResult {
+  modelName: string
+  modelVersion: string
+  timestamp: number
+  /** The window covered (window checks): calls made, calls sampled, first and last call. */
+  window: { calls: number; sampled: number; from: number; to: number } | null
+  concept: ConceptDrift | null
+  rows: Array<DriftMetrics>
+  /** Whether a feature or concept drift drifted. */
+  drifted: boolean
+}
+
+/** The stored baseline record of a model version, without its statistics. */
+export interface StoredBaseline {
+  /** `modelName:modelVersion`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  createdAt: number
+  predictionFeatures: Array<string>
+  accuracy?: { correct: number; total: number }
+  source?: string
+  /** Number of features. */
+  features: number
+}
+
+/** A `DriftBaseline` record as stored (the outbox, a HarperDB table): with its statistics. */
+export type StoredBaselineRecord = Omit<StoredBaseline, 'features'> & { baseline: unknown }

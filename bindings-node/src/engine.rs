@@ -134,7 +134,7 @@ pub struct RegistrationOptions {
 #[napi]
 #[derive(Debug)]
 pub struct Engine {
-    engine: Arc<CoreEngine>,
+    pub(crate) engine: Arc<CoreEngine>,
 }
 
 #[napi]

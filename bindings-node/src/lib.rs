@@ -11,6 +11,7 @@ mod convert;
 mod drift;
 mod engine;
 mod error;
+mod monitor;
 mod tasks;
 mod telemetry;
 mod tensor;

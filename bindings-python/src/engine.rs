@@ -1,12 +1,18 @@
 //! `Engine` and the `Prediction` it returns.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use harper_edge_core::drift::baseline::BaselineConfig;
+use harper_edge_core::drift::check::{ConceptDriftConfig, DriftType};
+use harper_edge_core::drift::distance::PsiConfig;
+use harper_edge_core::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
+use harper_edge_core::monitor::{CurrentData, DriftCheckConfig};
 use harper_edge_core::telemetry::Columns;
 use harper_edge_core::{
-    Engine, EventQuery, Framework, InferContext, ModelRef, ModelRegistration, Prediction,
-    SqliteStore, Stage,
+    BaselineOptions, Engine, EventQuery, Framework, InferContext, ModelRef, ModelRegistration,
+    Prediction, SqliteStore, Stage,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -14,6 +20,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::columns::{self, Times};
 use crate::error::Detach;
 use crate::json;
+use crate::monitor::{self, PyBaseline, PyDriftResult};
 use crate::registry::PyModel;
 use crate::telemetry::{self, PyInferenceEvent, Seconds, TelemetrySettings};
 use crate::tensor;
@@ -338,6 +345,151 @@ impl PyEngine {
         Ok(rows.into_any())
     }
 
+    /// Sets the drift baseline of a model version (`"name:version"`, or `"name"` for the
+    /// newest registered version), stores it and starts the version's drift window. Returns
+    /// the stored record as a dict (without the statistics).
+    #[pyo3(signature = (model, baseline, *, prediction_features=None, accuracy=None, source=None))]
+    fn set_baseline<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        baseline: &PyBaseline,
+        prediction_features: Option<Vec<String>>,
+        accuracy: Option<(u64, u64)>,
+        source: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let stored = py.run_core(|| {
+            let mut options = BaselineOptions::new();
+            options.prediction_features = prediction_features;
+            options.source = source;
+            if let Some((correct, total)) = accuracy {
+                options = options.accuracy(LabelCounts::new(correct, total)?);
+            }
+            self.inner.set_baseline(&model.parse::<ModelRef>()?, baseline.inner.clone(), options)
+        })?;
+        baseline_record_to_py(py, &stored)
+    }
+
+    /// Fits and sets the baseline of a model version from its stored calls between `start`
+    /// (inclusive) and `end` (exclusive), with the accuracy of their feedback.
+    #[pyo3(signature = (model, *, start=None, end=None, bins=10))]
+    fn fit_baseline<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+        bins: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let from = start.map(|t| telemetry::timestamp_from_py(t, "start")).transpose()?;
+        let to = end.map(|t| telemetry::timestamp_from_py(t, "end")).transpose()?;
+        let config =
+            BaselineConfig { psi: PsiConfig { bins, ..PsiConfig::default() }, max_sample: None };
+        let stored =
+            py.run_core(|| self.inner.fit_baseline(&model.parse::<ModelRef>()?, from, to, config))?;
+        baseline_record_to_py(py, &stored)
+    }
+
+    /// The drift baseline of a model version.
+    fn baseline(&self, py: Python<'_>, model: &str) -> PyResult<PyBaseline> {
+        let stored = py.run_core(|| self.inner.baseline(&model.parse::<ModelRef>()?))?;
+        Ok(PyBaseline { inner: stored.baseline })
+    }
+
+    /// Checks a model version for drift against its baseline and stores the rows: the calls
+    /// sampled since the last check (`current=None`), or `current` data (a DataFrame or a
+    /// mapping of columns) with optional `labels=(correct, total)` for concept drift.
+    #[pyo3(signature = (model, current=None, *, labels=None, alpha=0.05, psi_threshold=0.2, wasserstein_threshold=0.1, js_threshold=0.1, methods=None, thresholds=None, min_labeled_samples=100, accuracy_drop_threshold=0.05))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn check_drift(
+        &self,
+        py: Python<'_>,
+        model: &str,
+        current: Option<&Bound<'_, PyAny>>,
+        labels: Option<(u64, u64)>,
+        alpha: f64,
+        psi_threshold: f64,
+        wasserstein_threshold: f64,
+        js_threshold: f64,
+        methods: Option<BTreeMap<String, String>>,
+        thresholds: Option<BTreeMap<String, f64>>,
+        min_labeled_samples: u64,
+        accuracy_drop_threshold: f64,
+    ) -> PyResult<PyDriftResult> {
+        let drift = monitor::drift_config(
+            alpha,
+            psi_threshold,
+            wasserstein_threshold,
+            js_threshold,
+            methods,
+            thresholds,
+            None,
+        )?;
+        let config = DriftCheckConfig {
+            drift,
+            concept: ConceptDriftConfig { min_labeled_samples, accuracy_drop_threshold, alpha },
+        };
+        let reference = model.parse::<ModelRef>().map_err(|e| crate::error::to_py_err(py, &e))?;
+        let result = match current {
+            None => {
+                py.run_core(|| self.inner.check_drift(&reference, CurrentData::Window, &config))?
+            }
+            Some(data) => {
+                let stored = py.run_core(|| self.inner.baseline(&reference))?;
+                let names = monitor::categorical_names(stored.baseline.schema());
+                let table = monitor::Table::read(data, &names)?;
+                table.with_columns(|columns| {
+                    py.run_core(|| {
+                        let labels = labels.map(|(c, t)| LabelCounts::new(c, t)).transpose()?;
+                        self.inner.check_drift(
+                            &reference,
+                            CurrentData::Columns { columns, labels },
+                            &config,
+                        )
+                    })
+                })?
+            }
+        };
+        PyDriftResult::from_check(&result)
+    }
+
+    /// Stored `DriftMetrics` rows of `model` (`"name"` or `"name:version"`), newest first, as
+    /// dicts with snake_case keys.
+    #[pyo3(signature = (model, *, drift_type=None, start=None, end=None, limit=None))]
+    fn drift_metrics<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        drift_type: Option<&str>,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = drift_query(model, drift_type, start, end, limit)?;
+        let rows = py.run_core(|| self.inner.drift_metrics(&query))?;
+        let value =
+            serde_json::to_value(&rows).map_err(|e| crate::error::to_py_err(py, &e.into()))?;
+        json::to_py(py, &monitor::snake_keys(&value))
+    }
+
+    /// Stored `DataQualityMetrics` rows of `model`, newest first, as dicts with snake_case
+    /// keys.
+    #[pyo3(signature = (model, *, start=None, end=None, limit=None))]
+    fn data_quality<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = drift_query(model, None, start, end, limit)?;
+        let rows = py.run_core(|| self.inner.data_quality(&query))?;
+        let value =
+            serde_json::to_value(&rows).map_err(|e| crate::error::to_py_err(py, &e.into()))?;
+        json::to_py(py, &monitor::snake_keys(&value))
+    }
+
     /// Up to `limit` outbox entries with `seq > after`, as dicts (`seq`, `table`, `id`,
     /// `record`, `createdAt`).
     #[pyo3(signature = (after=0, limit=100))]
@@ -449,4 +601,55 @@ impl PyPrediction {
             p.latency_ms
         ))
     }
+}
+
+/// The stored baseline record as a dict with snake_case keys, without the statistics.
+fn baseline_record_to_py<'py>(
+    py: Python<'py>,
+    stored: &ModelBaseline,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut value =
+        serde_json::to_value(stored).map_err(|e| crate::error::to_py_err(py, &e.into()))?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("baseline");
+        map.insert("features".into(), serde_json::json!(stored.baseline.features().len()));
+    }
+    json::to_py(py, &monitor::snake_keys(&value))
+}
+
+fn drift_query(
+    model: &str,
+    drift_type: Option<&str>,
+    start: Option<&Bound<'_, PyAny>>,
+    end: Option<&Bound<'_, PyAny>>,
+    limit: Option<usize>,
+) -> PyResult<DriftQuery> {
+    let (name, version) = match model.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (model, None),
+    };
+    let mut query = DriftQuery::new(name);
+    if let Some(v) = version {
+        query = query.version(v);
+    }
+    if let Some(t) = drift_type {
+        let t = match t {
+            "input" => DriftType::Input,
+            "prediction" => DriftType::Prediction,
+            "concept" => DriftType::Concept,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "drift_type must be 'input', 'prediction' or 'concept', got '{other}'"
+                )));
+            }
+        };
+        query = query.drift_type(t);
+    }
+    let from = start.map(|t| telemetry::timestamp_from_py(t, "start")).transpose()?;
+    let to = end.map(|t| telemetry::timestamp_from_py(t, "end")).transpose()?;
+    query = query.between(from, to);
+    if let Some(limit) = limit {
+        query = query.limit(limit);
+    }
+    Ok(query)
 }

@@ -8,6 +8,7 @@ mod drift;
 mod engine;
 mod error;
 mod json;
+mod monitor;
 mod registry;
 mod telemetry;
 mod tensor;
@@ -22,6 +23,8 @@ mod _native {
     use crate::drift::{PyAdwin, PyPageHinkley};
     #[pymodule_export]
     use crate::engine::{PyEngine, PyPrediction};
+    #[pymodule_export]
+    use crate::monitor::{PyBaseline, PyDriftResult, check_drift};
     #[pymodule_export]
     use crate::registry::PyModel;
     #[pymodule_export]

@@ -7,7 +7,7 @@ import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { threadId } from 'node:worker_threads'
 
-import { Engine, combineMetrics, outcomeMatches } from 'harper-edge'
+import { Baseline, Engine, combineMetrics, outcomeMatches } from 'harper-edge'
 
 const MODEL_PATH =
   process.env.HARPER_EDGE_MODEL_PATH ??
@@ -57,6 +57,9 @@ const log = () => globalThis.logger ?? console
 
 // The Harper table is the record of truth; the engine keeps only the newest events (feedback on
 // older ones goes to the table row, below), so a long-running worker's memory stays bounded.
+// Drift checks without data in the request compare the calls of the last DRIFT_WINDOW_MS (read
+// from the InferenceEvent table, so every worker's and node's calls count) with the baseline.
+const DRIFT_WINDOW_MS = positiveInteger('HARPER_EDGE_DRIFT_WINDOW_MS', 3_600_000, 'milliseconds')
 // The component ticks the engine itself (below), so the engine starts no ticker thread.
 const engine = Engine.inMemory({
   maxEvents: 10_000,
@@ -372,4 +375,188 @@ function time(text, name) {
   return ms
 }
 
-export const monitoring = { metrics: MonitoringMetrics, telemetry: MonitoringTelemetry }
+/**
+ * Drift, per model (its newest version unless `modelVersion` names one):
+ *
+ * - `POST /monitoring/drift/{modelName}/baseline {modelVersion?, reference?, categorical?, bins?,
+ *   from?, to?, predictionFeatures?, accuracy?}` sets the baseline: fitted on `reference`
+ *   columns (`{ name: [values] }`), or on the model's calls in the InferenceEvent table between
+ *   `from` and `to` (default: the last HARPER_EDGE_DRIFT_WINDOW_MS) with their feedback's
+ *   accuracy. Stored in the DriftBaseline table; every worker loads it before its next check.
+ * - `GET /monitoring/drift/{modelName}/baseline` → the stored baseline, without its statistics.
+ * - `POST /monitoring/drift/{modelName}/check {modelVersion?, current?, labels?, from?, to?,
+ *   alpha?, psiThreshold?, methods?, thresholds?, …}` checks `current` columns (with `labels`
+ *   `{correct, total}` for concept drift), or the calls in the InferenceEvent table between
+ *   `from` and `to` (default: the last HARPER_EDGE_DRIFT_WINDOW_MS), and writes DriftMetrics and
+ *   DataQualityMetrics rows. Answers the check (`report`, `quality`, `concept`, `rows`,
+ *   `drifted`).
+ * - `GET /monitoring/drift/{modelName}?modelVersion=&driftType=&from=&to=&limit=` → the stored
+ *   DriftMetrics rows, newest first (default limit 100), with the newest check's summary.
+ */
+class MonitoringDrift extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const segments = driftPath(target, 'GET')
+      if (segments.length === 2) return storedBaseline(segments[0], target.get('modelVersion') ?? undefined)
+      return driftRows(segments[0], target)
+    })
+  }
+
+  post(target, data) {
+    return respond(async () => {
+      const [modelName, action] = driftPath(target, 'POST')
+      const body = (await data) ?? {}
+      if (typeof body !== 'object' || Array.isArray(body)) {
+        throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: the body must be a JSON object')
+      }
+      if (action === 'baseline') return setBaseline(modelName, body)
+      if (action === 'check') return checkDrift(modelName, body)
+      throw new HttpError(
+        'HARPER_EDGE_NOT_FOUND',
+        `no such endpoint: POST /monitoring/drift${target.pathname} (try /monitoring/drift/{modelName}/check or /baseline)`,
+      )
+    })
+  }
+}
+
+// `[modelName]` or `[modelName, action]` from the path after /monitoring/drift.
+function driftPath(target, method) {
+  const segments = target.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  const ok =
+    segments.length === 1 ? method === 'GET' : segments.length === 2 && (segments[1] === 'baseline' || method === 'POST')
+  if (!ok) {
+    throw new HttpError(
+      'HARPER_EDGE_NOT_FOUND',
+      `no such endpoint: ${method} /monitoring/drift${target.pathname} (try /monitoring/drift/{modelName})`,
+    )
+  }
+  return segments
+}
+
+// The model version a request means: the one it names, else the newest registered.
+function versionOf(modelName, modelVersion) {
+  return modelVersion ?? engine.model(modelName).modelVersion
+}
+
+// The successful and failed calls of name:version in [from, to) from the InferenceEvent table.
+async function tableEvents(modelName, modelVersion, from, to) {
+  const conditions = [
+    { attribute: 'modelName', value: modelName },
+    { attribute: 'modelVersion', value: modelVersion },
+    { attribute: 'timestamp', comparator: 'between', value: [from, to - 1] },
+  ]
+  const events = []
+  for await (const row of tables.InferenceEvent.search({ conditions })) events.push({ ...row })
+  return events
+}
+
+function period(body) {
+  const now = Date.now()
+  const to = body.to === undefined ? now : time(String(body.to), 'to')
+  const from = body.from === undefined ? to - DRIFT_WINDOW_MS : time(String(body.from), 'from')
+  return [from, to]
+}
+
+// What this worker's engine has loaded: baseline id → the createdAt of the stored row.
+const loadedBaselines = new Map()
+
+async function setBaseline(modelName, body) {
+  const modelVersion = versionOf(modelName, body.modelVersion)
+  const ref = `${modelName}:${modelVersion}`
+  let stored
+  if (body.reference !== undefined) {
+    const baseline = Baseline.fit(body.reference, { categorical: body.categorical, bins: body.bins })
+    stored = engine.setBaseline(ref, baseline, {
+      predictionFeatures: body.predictionFeatures,
+      accuracy: body.accuracy,
+      source: body.source ?? 'reference data',
+    })
+  } else {
+    const [from, to] = period(body)
+    const events = await tableEvents(modelName, modelVersion, from, to)
+    stored = engine.fitBaselineFromEvents(ref, events, { bins: body.bins })
+  }
+  loadedBaselines.set(stored.id, stored.createdAt)
+  await drainOutbox()
+  return stored
+}
+
+// Loads the stored baseline of name:version into this worker's engine when it changed.
+async function syncBaseline(modelName, modelVersion) {
+  const id = `${modelName}:${modelVersion}`
+  const row = await tables.DriftBaseline.get(id)
+  if (!row) {
+    throw new HttpError(
+      'HARPER_EDGE_NOT_FOUND',
+      `not found: no drift baseline for '${id}': POST /monitoring/drift/${modelName}/baseline first`,
+    )
+  }
+  if (loadedBaselines.get(id) !== row.createdAt) {
+    engine.restoreBaseline({ ...row })
+    loadedBaselines.set(id, row.createdAt)
+  }
+  return row
+}
+
+async function storedBaseline(modelName, modelVersion) {
+  const row = await syncBaseline(modelName, versionOf(modelName, modelVersion))
+  const { baseline, ...record } = row
+  return { ...record, features: engine.baseline(row.id).features }
+}
+
+async function checkDrift(modelName, body) {
+  const modelVersion = versionOf(modelName, body.modelVersion)
+  const ref = `${modelName}:${modelVersion}`
+  await syncBaseline(modelName, modelVersion)
+  const { current, from, to, modelVersion: _v, ...options } = body
+  let result
+  if (current !== undefined) {
+    result = engine.checkDrift(ref, current, options)
+  } else {
+    const [start, end] = period(body)
+    result = engine.checkDriftEvents(ref, await tableEvents(modelName, modelVersion, start, end), options)
+  }
+  await drainOutbox()
+  return result
+}
+
+async function driftRows(modelName, target) {
+  const param = (name) => target.get(name) ?? undefined
+  const options = metricsOptions(target)
+  const driftType = param('driftType')
+  // The engine checks the reference, the drift type and the limit as it would for its own rows.
+  engine.driftMetrics(modelRef(modelName, options.version), { driftType, limit: 0 })
+  const conditions = [{ attribute: 'modelName', value: modelName }]
+  if (options.version !== undefined) conditions.push({ attribute: 'modelVersion', value: options.version })
+  if (driftType !== undefined) conditions.push({ attribute: 'driftType', value: driftType })
+  if (options.from !== undefined) {
+    conditions.push({ attribute: 'timestamp', comparator: 'greater_than_equal', value: options.from })
+  }
+  if (options.to !== undefined) conditions.push({ attribute: 'timestamp', comparator: 'less_than', value: options.to })
+  const rows = []
+  for await (const row of tables.DriftMetrics.search({ conditions })) rows.push({ ...row })
+  rows.sort((a, b) => b.timestamp - a.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const limited = rows.slice(0, options.limit ?? 100)
+  const newest = rows[0]
+  let latest = null
+  if (newest) {
+    const same = rows.filter((r) => r.timestamp === newest.timestamp && r.modelVersion === newest.modelVersion)
+    const quality = await tables.DataQualityMetrics.get(`${modelName}:${newest.modelVersion}:${newest.timestamp}`)
+    latest = {
+      modelVersion: newest.modelVersion,
+      timestamp: newest.timestamp,
+      drifted: same.filter((r) => r.drifted).map((r) => r.featureName),
+      checked: same.length,
+      quality: quality ? { ...quality } : null,
+    }
+  }
+  return { modelName, latest, rows: limited }
+}
+
+export const monitoring = {
+  metrics: MonitoringMetrics,
+  telemetry: MonitoringTelemetry,
+  drift: MonitoringDrift,
+}

@@ -15,3 +15,11 @@ mod host_telemetry;
 fn host_telemetry_runs() {
     host_telemetry::main().unwrap();
 }
+
+#[path = "../rust/drift_check.rs"]
+mod drift_check;
+
+#[test]
+fn drift_check_runs() {
+    drift_check::main().unwrap();
+}

@@ -1,5 +1,8 @@
 //! `harper-edge`: the command-line face of harper-edge-core.
 
+mod drift;
+mod table;
+
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +83,10 @@ enum Command {
         #[arg(long)]
         outcome: String,
     },
+    /// Compare a current data file with a reference file (or a saved baseline): per-feature
+    /// drift verdicts and data quality. Exit status 2 with --fail-on-drift when a feature
+    /// drifted.
+    Drift(Box<drift::DriftArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,12 +210,20 @@ fn run(cli: Cli) -> Result<()> {
                 "feedbackTimestamp": event.feedback_timestamp,
             }))
         }
+        // `main` runs `drift` without opening the engine; this arm is not reached from there.
+        Command::Drift(args) => drift::run(&args).map(drop),
     }
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = Cli::parse();
+    // `drift` works on files only: no data directory, and its own exit status.
+    let outcome = match &cli.command {
+        Command::Drift(args) => drift::run(args),
+        _ => run(cli).map(|()| ExitCode::SUCCESS),
+    };
+    match outcome {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e} [{}]", e.kind().code());
             ExitCode::FAILURE

@@ -10,8 +10,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::backend::{self, ModelSource, ModelSpec, Session};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::drift::baseline::{Baseline, BaselineConfig};
+use crate::drift::check::DriftMetrics;
+use crate::drift::quality::DataQualityMetrics;
+use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
+use crate::monitor::{self, CurrentData, DriftCheck, DriftCheckConfig, WindowInfo};
 use crate::registry::{Model, ModelFile, ModelRef, ModelRegistration, sha256_hex};
 use crate::store::{MemoryStore, OutboxEntry, SqliteStore, Store};
 use crate::task;
@@ -122,6 +127,10 @@ impl EngineBuilder {
             Arc::clone(&clock),
             self.telemetry,
         )?);
+        // Versions with a baseline keep a drift window from their first call on.
+        for (name, version) in store.baseline_versions()? {
+            recorder.enable_drift_sample(&name, &version)?;
+        }
         let ticker = self.tick_interval.map(|i| recorder.start_ticker(i)).transpose()?;
         Ok(Engine {
             store,
@@ -167,6 +176,54 @@ pub struct Engine {
     /// Model name → its newest version and when the store last said so: a call without a
     /// version does not query the store each time.
     newest: RwLock<HashMap<String, (String, Instant)>>,
+}
+
+/// The most stored calls [`Engine::fit_baseline`] reads (the newest of the period).
+pub const FIT_EVENT_LIMIT: usize = 1_000_000;
+
+/// Options of [`Engine::set_baseline`].
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct BaselineOptions {
+    /// The baseline features that are model outputs (default: those named `prediction` or
+    /// `confidence`).
+    pub prediction_features: Option<Vec<String>>,
+    /// The labelled accuracy of the reference period, for concept drift (default: none, no
+    /// concept drift).
+    pub accuracy: Option<LabelCounts>,
+    /// Where the baseline came from (free text).
+    pub source: Option<String>,
+}
+
+impl BaselineOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`BaselineOptions::prediction_features`].
+    #[must_use]
+    pub fn prediction_features<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.prediction_features = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets [`BaselineOptions::accuracy`].
+    #[must_use]
+    pub fn accuracy(mut self, counts: LabelCounts) -> Self {
+        self.accuracy = Some(counts);
+        self
+    }
+
+    /// Sets [`BaselineOptions::source`].
+    #[must_use]
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
 }
 
 /// How long a model's newest version is trusted before the store is asked again (another
@@ -546,6 +603,270 @@ impl Engine {
     /// [`Error::Storage`] when the store fails.
     pub fn prune_outbox(&self, through: u64) -> Result<usize> {
         self.store.prune_outbox(through)
+    }
+
+    /// `name` and version of `reference`: its version, else the newest registered one.
+    fn name_version(&self, reference: &ModelRef) -> Result<(String, String)> {
+        let version = match &reference.version {
+            Some(v) => v.clone(),
+            None => self.model(reference)?.model_version,
+        };
+        if reference.name.is_empty() || version.is_empty() {
+            return Err(Error::invalid_input("a model name and version are required"));
+        }
+        Ok((reference.name.clone(), version))
+    }
+
+    /// Sets the drift baseline of a model version (replacing any), stores it (the
+    /// `DriftBaseline` table, through the outbox) and starts the version's drift window.
+    /// `reference` with a version needs no registration (a model the host runs itself);
+    /// without one, it names the newest registered version.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unregistered name without a version;
+    /// [`Error::InvalidInput`] for a prediction feature that is not a baseline feature;
+    /// [`Error::Storage`] when the store fails.
+    pub fn set_baseline(
+        &self,
+        reference: &ModelRef,
+        baseline: Baseline,
+        options: BaselineOptions,
+    ) -> Result<ModelBaseline> {
+        let (name, version) = self.name_version(reference)?;
+        let prediction_features = options.prediction_features.unwrap_or_else(|| {
+            baseline
+                .features()
+                .iter()
+                .map(|f| f.name().to_string())
+                .filter(|n| matches!(n.as_str(), "prediction" | "confidence"))
+                .collect()
+        });
+        let record = ModelBaseline {
+            id: ModelBaseline::id_of(&name, &version),
+            model_name: name.clone(),
+            model_version: version.clone(),
+            created_at: self.clock.now(),
+            prediction_features,
+            accuracy: options.accuracy,
+            source: options.source,
+            baseline,
+        };
+        record.validate()?;
+        self.store.put_baseline(&record)?;
+        self.recorder.enable_drift_sample(&name, &version)?;
+        Ok(record)
+    }
+
+    /// Fits and sets the baseline of a model version from its stored calls with a timestamp
+    /// in `[from, to)` (the newest [`FIT_EVENT_LIMIT`] of them; failed calls skipped), named
+    /// as in [`crate::monitor`], with the kinds inferred, and the labelled accuracy of the
+    /// same period for concept drift.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the period has no successful call; otherwise as
+    /// [`Engine::set_baseline`] and [`Baseline::fit`].
+    pub fn fit_baseline(
+        &self,
+        reference: &ModelRef,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        config: BaselineConfig,
+    ) -> Result<ModelBaseline> {
+        let (name, version) = self.name_version(reference)?;
+        self.recorder.flush_events()?;
+        let query = EventQuery::new()
+            .model(name.clone())
+            .version(version.clone())
+            .between(from, to)
+            .limit(FIT_EVENT_LIMIT);
+        let events = self.store.events(&query)?;
+        let span =
+            |t: Option<Timestamp>| t.map_or_else(|| "…".to_string(), |t| t.as_millis().to_string());
+        let source = format!("events [{}, {}): {} calls", span(from), span(to), events.len());
+        let reference = ModelRef { name, version: Some(version) };
+        self.fit_baseline_from_events(&reference, &events, config, Some(source))
+    }
+
+    /// Fits and sets the baseline of a model version from `events` (calls the host keeps
+    /// elsewhere, e.g. a HarperDB table): failed calls and events of other versions are
+    /// skipped; features named as in [`crate::monitor`] with their kinds inferred; the
+    /// accuracy is that of the events' `correct` flags (none without labels).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when no event is a successful call of the version; otherwise
+    /// as [`Engine::set_baseline`] and [`Baseline::fit`].
+    pub fn fit_baseline_from_events(
+        &self,
+        reference: &ModelRef,
+        events: &[InferenceEvent],
+        config: BaselineConfig,
+        source: Option<String>,
+    ) -> Result<ModelBaseline> {
+        let (name, version) = self.name_version(reference)?;
+        let mine: Vec<InferenceEvent> = events
+            .iter()
+            .filter(|e| e.model_name == name && e.model_version == version)
+            .cloned()
+            .collect();
+        let frame = monitor::events_frame(&mine)?;
+        if frame.rows() == 0 {
+            return Err(Error::invalid_input(format!(
+                "no successful call of '{name}:{version}' among the events: nothing to fit a \
+                 baseline on"
+            )));
+        }
+        let baseline = frame.fit_baseline(None, config)?;
+        let labels = monitor::event_labels(&mine)?;
+        let options = BaselineOptions {
+            prediction_features: Some(monitor::prediction_columns(&frame)),
+            accuracy: (labels.total > 0).then_some(labels),
+            source,
+        };
+        let reference = ModelRef { name, version: Some(version) };
+        self.set_baseline(&reference, baseline, options)
+    }
+
+    /// Stores a baseline record as it is (its id and `createdAt` kept) and starts the
+    /// version's drift window: for hosts that keep baselines in their own tables and load
+    /// them into each engine (a HarperDB worker), so that re-storing a loaded record writes
+    /// the same record again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the id is not `modelName:modelVersion` or a prediction
+    /// feature is not a baseline feature; [`Error::Storage`] when the store fails.
+    pub fn restore_baseline(&self, record: &ModelBaseline) -> Result<()> {
+        if record.id != ModelBaseline::id_of(&record.model_name, &record.model_version) {
+            return Err(Error::invalid_input(format!(
+                "baseline id '{}' is not '{}:{}'",
+                record.id, record.model_name, record.model_version
+            )));
+        }
+        record.validate()?;
+        self.store.put_baseline(record)?;
+        self.recorder.enable_drift_sample(&record.model_name, &record.model_version)?;
+        Ok(())
+    }
+
+    /// The baseline of a model version.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when none is set (or, without a version, the model is not
+    /// registered); [`Error::Storage`] when the store fails.
+    pub fn baseline(&self, reference: &ModelRef) -> Result<ModelBaseline> {
+        let (name, version) = self.name_version(reference)?;
+        self.store
+            .baseline(&name, &version)?
+            .ok_or_else(|| Error::not_found("drift baseline", format!("{name}:{version}")))
+    }
+
+    /// Checks a model version for drift against its baseline and stores the result: one
+    /// `DriftMetrics` row per checked feature (driftType `prediction` for the baseline's
+    /// prediction features, `input` otherwise), one for concept drift when the baseline has
+    /// an accuracy and the current period has labels, and one `DataQualityMetrics` row — in
+    /// one transaction, through the outbox.
+    ///
+    /// With [`CurrentData::Window`], the current data are the calls sampled since the last
+    /// window check (see [`crate::telemetry::FeatureSample`]), flattened as described in
+    /// [`crate::monitor`]; columns that are not baseline features are ignored; labels are the
+    /// feedback on the version's calls made in the window's period. The window is emptied
+    /// when the check succeeds, kept when it fails.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] without a baseline; [`Error::InvalidInput`] for an empty window or
+    /// bad columns (see [`crate::drift::check::check`]); [`Error::Storage`] when the store
+    /// fails.
+    pub fn check_drift(
+        &self,
+        reference: &ModelRef,
+        current: CurrentData<'_>,
+        config: &DriftCheckConfig,
+    ) -> Result<DriftCheck> {
+        let baseline = self.baseline(reference)?;
+        let (name, version) = (baseline.model_name.clone(), baseline.model_version.clone());
+        let now = self.clock.now();
+        match current {
+            CurrentData::Columns { columns, labels } => {
+                let result = monitor::evaluate(&baseline, columns, labels, now, None, config)?;
+                self.store.insert_drift(&result.rows, Some(&result.quality))?;
+                Ok(result)
+            }
+            CurrentData::Events(events) => {
+                let mine: Vec<InferenceEvent> = events
+                    .iter()
+                    .filter(|e| e.model_name == name && e.model_version == version)
+                    .filter(|e| e.error.is_none())
+                    .cloned()
+                    .collect();
+                let (Some(from), Some(to)) = (
+                    mine.iter().map(|e| e.timestamp).min(),
+                    mine.iter().map(|e| e.timestamp).max(),
+                ) else {
+                    return Err(monitor::no_events(&name, &version));
+                };
+                let calls = mine.len() as u64;
+                let window = WindowInfo { calls, sampled: calls, from, to };
+                let frame = monitor::events_frame(&mine)?;
+                let labels = monitor::event_labels(&mine)?;
+                let labels = (labels.total > 0).then_some(labels);
+                let result = frame.with_columns(|columns| {
+                    let columns = monitor::baseline_columns(&baseline, columns);
+                    monitor::evaluate(&baseline, &columns, labels, now, Some(window), config)
+                })?;
+                self.store.insert_drift(&result.rows, Some(&result.quality))?;
+                Ok(result)
+            }
+            CurrentData::Window => {
+                let sample = self.recorder.enable_drift_sample(&name, &version)?;
+                let taken = sample.take();
+                let Some((from, to)) = taken.span.filter(|_| !taken.calls.is_empty()) else {
+                    sample.restore(taken);
+                    return Err(monitor::empty_window(&name, &version));
+                };
+                let window =
+                    WindowInfo { calls: taken.seen, sampled: taken.calls.len() as u64, from, to };
+                let run = || -> Result<DriftCheck> {
+                    let frame = monitor::calls_frame(&taken.calls)?;
+                    let end = Some(Timestamp::from_millis(to.as_millis().saturating_add(1)));
+                    let labels = self.store.label_counts(&name, &version, Some(from), end)?;
+                    let labels = (labels.total > 0).then_some(labels);
+                    let result = frame.with_columns(|columns| {
+                        let columns = monitor::baseline_columns(&baseline, columns);
+                        monitor::evaluate(&baseline, &columns, labels, now, Some(window), config)
+                    })?;
+                    self.store.insert_drift(&result.rows, Some(&result.quality))?;
+                    Ok(result)
+                };
+                let result = run();
+                if result.is_err() {
+                    sample.restore(taken);
+                }
+                result
+            }
+        }
+    }
+
+    /// Stored drift rows matching `query`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the store fails.
+    pub fn drift_metrics(&self, query: &DriftQuery) -> Result<Vec<DriftMetrics>> {
+        self.store.drift_metrics(query)
+    }
+
+    /// Stored data-quality rows matching `query`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the store fails.
+    pub fn data_quality(&self, query: &DriftQuery) -> Result<Vec<DataQualityMetrics>> {
+        self.store.data_quality(query)
     }
 
     /// Declared inputs of a model (the newest version when `reference` names none).

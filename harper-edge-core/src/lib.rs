@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Modules, lower never importing higher: [`error`] and [`clock`]; [`tensor`]; [`backend`];
-//! [`registry`] and [`task`]; [`telemetry`]; [`store`]; [`engine`].
+//! [`registry`] and [`task`]; [`telemetry`] and [`drift`]; [`store`]; [`monitor`];
+//! [`engine`].
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod drift;
 pub mod engine;
 pub mod error;
+pub mod monitor;
 pub mod registry;
 pub mod store;
 pub mod task;
@@ -33,7 +35,7 @@ pub mod tensor;
 
 pub use backend::{Backend, Framework, Session};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use engine::{Engine, EngineBuilder, InferContext, Prediction};
+pub use engine::{BaselineOptions, Engine, EngineBuilder, InferContext, Prediction};
 pub use error::{Error, ErrorKind, Result};
 pub use registry::{Model, ModelRef, ModelRegistration, Stage};
 pub use store::{MemoryStore, OutboxEntry, SqliteStore, Store, Table};

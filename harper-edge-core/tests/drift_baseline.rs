@@ -593,6 +593,7 @@ fn quality_counts_on_a_hand_built_batch() {
     assert_eq!(
         json,
         serde_json::json!({
+            "id": "churn:2:1700000000000",
             "modelName": "churn", "modelVersion": "2", "timestamp": 1_700_000_000_000i64,
             "totalRecords": 8, "schemaViolations": 3,
             "nullRates": {"color": 0.125, "label": 0.125, "score": 0.25, "x": 0.125},

@@ -4,15 +4,20 @@ Register ONNX models, run them on numpy arrays, and keep every call as an
 ``InferenceEvent`` (with the ground truth given later by ``Engine.feedback``) in an
 embedded SQLite store, with a real-time view (``Engine.realtime``) and 5-minute, hourly
 and daily rollups (``Engine.metrics``). Models the host runs itself are monitored the same
-way through ``Engine.record_batch`` and ``Engine.record_event``.
+way through ``Engine.record_batch`` and ``Engine.record_event``. Drift: fit a
+``Baseline`` from reference data and ``check_drift`` current data against it (KS,
+chi-square, PSI, data quality), or let the engine check each model's recent calls
+(``Engine.set_baseline`` / ``fit_baseline`` / ``check_drift``).
 """
 
 from harper_edge._native import (
     Adwin,
     BackendError,
+    Baseline,
     BackendNotCompiledError,
     CapacityError,
     ConflictError,
+    DriftResult,
     Engine,
     HarperEdgeError,
     InferenceEvent,
@@ -30,6 +35,7 @@ from harper_edge._native import (
     ShapeError,
     StorageError,
     __version__,
+    check_drift,
     combine_metrics,
 )
 from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, TelemetryStats
@@ -37,9 +43,11 @@ from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, Telem
 __all__ = [
     "Adwin",
     "BackendError",
+    "Baseline",
     "BackendNotCompiledError",
     "CapacityError",
     "ConflictError",
+    "DriftResult",
     "Engine",
     "EventRecord",
     "HarperEdgeError",
@@ -61,5 +69,6 @@ __all__ = [
     "StorageError",
     "TelemetryStats",
     "__version__",
+    "check_drift",
     "combine_metrics",
 ]

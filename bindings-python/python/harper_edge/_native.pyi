@@ -327,9 +327,96 @@ class Engine:
         as_frame: bool = False,
     ) -> list[ModelMetrics] | pd.DataFrame: ...
 
+    def set_baseline(
+        self,
+        model: str,
+        baseline: Baseline,
+        *,
+        prediction_features: list[str] | None = None,
+        accuracy: tuple[int, int] | None = None,
+        source: str | None = None,
+    ) -> dict[str, Any]:
+        """Sets the drift baseline of a model version (``"name:version"``; ``"name"``
+        for the newest registered version — a version needs no registration, for models
+        the host runs itself), stores it (``DriftBaseline`` table, through the outbox)
+        and starts the version's drift window. ``prediction_features`` are the baseline
+        features that are model outputs (default: ``prediction`` and ``confidence`` when
+        present); ``accuracy=(correct, total)`` of the reference period enables concept
+        drift. Returns the stored record without its statistics (snake_case keys)."""
+
+    def fit_baseline(
+        self,
+        model: str,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        bins: int = 10,
+    ) -> dict[str, Any]:
+        """Fits and sets the baseline from the version's stored calls in ``[start,
+        end)`` (failed calls skipped; features named ``input[i]`` for a tensor input,
+        by key for JSON objects, plus ``prediction`` and ``confidence``), with the
+        accuracy of their feedback. ``InvalidInputError`` when the period has no call."""
+
+    def baseline(self, model: str) -> Baseline:
+        """The version's baseline; ``NotFoundError`` when none is set."""
+
+    def check_drift(
+        self,
+        model: str,
+        current: Any = None,
+        *,
+        labels: tuple[int, int] | None = None,
+        alpha: float = 0.05,
+        psi_threshold: float = 0.2,
+        wasserstein_threshold: float = 0.1,
+        js_threshold: float = 0.1,
+        methods: dict[str, str] | None = None,
+        thresholds: dict[str, float] | None = None,
+        min_labeled_samples: int = 100,
+        accuracy_drop_threshold: float = 0.05,
+    ) -> DriftResult:
+        """Checks a model version against its baseline and stores the result: one
+        ``DriftMetrics`` row per feature (``drift_type`` ``prediction`` for prediction
+        features, else ``input``), one for concept drift, one ``DataQualityMetrics`` row.
+
+        ``current=None`` checks the drift window: a uniform sample (at most 10,000) of
+        the calls since the last window check, whose feedback gives the current
+        accuracy; the window is emptied when the check succeeds. Otherwise ``current``
+        is data as for ``Baseline.fit`` (columns that are not baseline features are
+        ignored), with ``labels=(correct, total)`` for concept drift. ``methods`` /
+        ``thresholds`` override the method (``"ks"``, ``"chi2"``, ``"psi"``,
+        ``"wasserstein"``, ``"js"``) and threshold per feature. Concept drift: drifted
+        when both periods have ``min_labeled_samples`` labels, accuracy dropped by more
+        than ``accuracy_drop_threshold`` and a one-sided two-proportion z-test gives
+        ``p < alpha``. ``NotFoundError`` without a baseline; ``InvalidInputError`` for
+        an empty window or bad data."""
+
+    def drift_metrics(
+        self,
+        model: str,
+        *,
+        drift_type: Literal["input", "prediction", "concept"] | None = None,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Stored ``DriftMetrics`` rows of ``"name"`` or ``"name:version"``, newest
+        first (at most ``limit``, default 1000), snake_case keys."""
+
+    def data_quality(
+        self,
+        model: str,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Stored ``DataQualityMetrics`` rows, newest first, snake_case keys."""
+
     def outbox(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """Up to ``limit`` outbox entries with ``seq > after``, in write order: dicts
-        with ``seq``, ``table`` (``Model``, ``InferenceEvent`` or ``ModelMetrics``),
+        with ``seq``, ``table`` (``Model``, ``InferenceEvent``, ``ModelMetrics``,
+        ``DriftBaseline``, ``DriftMetrics`` or ``DataQualityMetrics``),
         ``id``, ``record`` (camelCase field names) and ``createdAt``."""
 
     def prune_outbox(self, through: int) -> int:
@@ -460,6 +547,104 @@ class Prediction:
         """Every output tensor as a numpy array (float32, int64 or object), by name."""
     def to_dict(self) -> dict[str, Any]:
         """The record without ``outputs``, with camelCase field names (``latencyMs``, …)."""
+
+@final
+class Baseline:
+    """Reference statistics for drift checks, fitted once from reference data, saved as
+    JSON and merged across parts (per numeric feature: the sorted sample — or
+    ``max_sample`` order statistics —, PSI bins, moments, quartiles and Tukey fences; per
+    categorical feature: category counts)."""
+
+    @staticmethod
+    def fit(
+        data: Any,
+        *,
+        schema: list[dict[str, Any]] | None = None,
+        categorical: list[str] | None = None,
+        numeric: list[str] | None = None,
+        bins: int = 10,
+        epsilon: float = 1e-4,
+        max_sample: int | None = None,
+    ) -> Baseline:
+        """Fits a baseline on ``data``: a pandas DataFrame, a pyarrow Table, a polars
+        DataFrame or a mapping of column name to 1-D array-like. Numeric columns are
+        numeric features (NaN and None are nulls; float64 arrays are read in place,
+        without the GIL), string / category / bool / object columns categorical ones;
+        ``categorical`` / ``numeric`` force a column's kind, ``schema`` declares every
+        feature (``{"name", "kind": "numeric" | "categorical", "range": [lo, hi]?,
+        "categories": [...]?}``) and leaves other columns out. ``bins`` quantile bins
+        and ``epsilon`` for the PSI. ``InvalidInputError`` for an infinite value, a
+        value of the wrong kind or an empty reference."""
+    def to_json(self) -> str:
+        """The baseline as JSON."""
+    @staticmethod
+    def from_json(json: str) -> Baseline:
+        """A baseline saved by ``to_json``; ``IntegrityError`` when it is corrupt."""
+    def merge(self, other: Baseline) -> Baseline:
+        """The baseline of both parts' data (same schema and settings)."""
+    @property
+    def features(self) -> list[str]:
+        """Feature names, in schema order."""
+    @property
+    def schema(self) -> list[dict[str, Any]]:
+        """One dict per feature: ``name``, ``kind``, and ``range`` / ``categories``."""
+    def __len__(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class DriftResult:
+    """The result of a drift check."""
+
+    @property
+    def drifted_count(self) -> int:
+        """Drifted features."""
+    @property
+    def drifted_share(self) -> float:
+        """Drifted features / checked features."""
+    @property
+    def drifted(self) -> bool:
+        """Whether a feature (or concept drift) drifted."""
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """One dict per checked feature, drifted first, then by score: ``feature_name``,
+        ``kind``, ``drift_method``, ``drift_score``, ``p_value``, ``threshold``,
+        ``drifted``, ``psi``, ``wasserstein``, ``baseline_summary``,
+        ``current_summary``."""
+    @property
+    def quality(self) -> dict[str, Any]:
+        """Data quality: ``total_records``, ``schema_violations``, ``null_rates``,
+        ``outlier_counts``, ``range_violations``, ``unknown_categories``."""
+    @property
+    def concept(self) -> dict[str, Any] | None:
+        """Concept drift (engine checks with labels), else ``None``."""
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The ``DriftMetrics`` rows written (engine checks), else ``[]``."""
+    def to_dict(self) -> dict[str, Any]:
+        """The whole result, snake_case keys."""
+    def to_json(self) -> str:
+        """The whole result as JSON, camelCase keys (as stored, and as Node gives it)."""
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per feature (needs pandas)."""
+
+def check_drift(
+    baseline: Baseline,
+    current: Any,
+    *,
+    alpha: float = 0.05,
+    psi_threshold: float = 0.2,
+    wasserstein_threshold: float = 0.1,
+    js_threshold: float = 0.1,
+    methods: dict[str, str] | None = None,
+    thresholds: dict[str, float] | None = None,
+    threads: int | None = None,
+) -> DriftResult:
+    """Checks ``current`` data (as for ``Baseline.fit``) against ``baseline``: KS
+    (numeric) and chi-square (categorical) p-values against ``alpha`` with scipy's
+    conventions, PSI and normalised Wasserstein alongside, and data quality. Columns
+    that are not baseline features are ignored; baseline features without a column are
+    not checked. Features run in parallel on ``threads`` (default: all cores), without
+    the GIL."""
 
 @final
 class Adwin:

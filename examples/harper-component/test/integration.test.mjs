@@ -665,3 +665,97 @@ harperTest('GET /monitoring/telemetry answers with this worker engine\'s telemet
   assert.equal(unknown.status, 404)
   assert.equal(unknown.body.code, 'HARPER_EDGE_NOT_FOUND')
 })
+
+harperTest('drift: a baseline from the table, checks on the table and on given data, rows read back', async () => {
+  const upload = await post('/UploadModel', { modelName: 'drifty', modelVersion: '1', bytes: MODEL_BYTES.toString('base64') })
+  assert.equal(upload.status, 200, JSON.stringify(upload.body))
+  // A fixed LCG: iris-like rows; `shift` lengthens the petals.
+  let seed = 11
+  const u = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  const row = (shift) => [4.5 + 3 * u(), 2 + 2 * u(), 1 + 5 * u() + shift, 0.1 + 2.4 * u()]
+  const predict = async (n, shift) => {
+    for (let i = 0; i < n; i++) {
+      const r = await post('/Predict', { modelName: 'drifty', features: row(shift) })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+    }
+  }
+  const rowsSince = (from, n) =>
+    eventually(async () => {
+      const { body } = await get('/InferenceEvent/?modelName=drifty')
+      const rows = body.filter((e) => e.timestamp >= from)
+      assert.ok(rows.length >= n, `${rows.length} of ${n} events in the table`)
+    })
+
+  const missing = await post('/monitoring/drift/drifty/check', {})
+  assert.equal(missing.status, 404)
+  assert.match(missing.body.error, /no drift baseline for 'drifty:1'/)
+
+  const t0 = Date.now()
+  await predict(150, 0)
+  await rowsSince(t0, 150)
+  const set = await post('/monitoring/drift/drifty/baseline', { from: t0 })
+  assert.equal(set.status, 200, JSON.stringify(set.body))
+  assert.equal(set.body.id, 'drifty:1')
+  assert.equal(set.body.features, 6)
+  assert.deepEqual(set.body.predictionFeatures, ['confidence', 'prediction'])
+  const stored = await eventually(async () => {
+    const r = await get('/monitoring/drift/drifty/baseline')
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    return r.body
+  })
+  assert.deepEqual(stored.features, ['confidence', 'input[0]', 'input[1]', 'input[2]', 'input[3]', 'prediction'])
+  assert.equal(stored.baseline, undefined, 'the statistics stay in the table')
+
+  const t1 = Date.now() + 1
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  await predict(150, 2)
+  await rowsSince(t1, 150)
+  const check = await post('/monitoring/drift/drifty/check', { from: t1 })
+  assert.equal(check.status, 200, JSON.stringify(check.body))
+  assert.equal(check.body.window.calls, 150)
+  const input2 = check.body.report.features.find((f) => f.featureName === 'input[2]')
+  assert.ok(input2.drifted && input2.pValue < 1e-10, JSON.stringify(input2))
+  assert.equal(check.body.report.features.find((f) => f.featureName === 'input[0]').drifted, false)
+  assert.equal(check.body.quality.totalRecords, 150)
+  assert.equal(check.body.drifted, true)
+
+  // The rows are in the DriftMetrics table, newest check first, with its summary.
+  const read = await eventually(async () => {
+    const r = await get('/monitoring/drift/drifty')
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    assert.equal(r.body.rows.length, 6)
+    return r.body
+  })
+  assert.equal(read.latest.timestamp, check.body.timestamp)
+  assert.ok(read.latest.drifted.includes('input[2]'))
+  assert.equal(read.latest.checked, 6)
+  assert.equal(read.latest.quality.totalRecords, 150)
+  const stored2 = read.rows.find((r) => r.featureName === 'input[2]')
+  const checked2 = check.body.rows.find((r) => r.featureName === 'input[2]')
+  assertSameRecord(stored2, checked2, 'DriftMetrics row')
+  assert.equal(stored2.pValue, checked2.pValue, 'p-values keep all 64 bits (Any, not Float)')
+  const predictions = await get('/monitoring/drift/drifty?driftType=prediction')
+  assert.deepEqual(predictions.body.rows.map((r) => r.featureName).sort(), ['confidence', 'prediction'])
+
+  // Given columns and labels: concept drift against the baseline's accuracy.
+  const x = Array.from({ length: 200 }, (_, i) => i % 50)
+  const withRef = await post('/monitoring/drift/drifty/baseline', {
+    reference: { 'input[2]': x },
+    accuracy: { correct: 95, total: 100 },
+  })
+  assert.equal(withRef.status, 200, JSON.stringify(withRef.body))
+  const given = await post('/monitoring/drift/drifty/check', {
+    current: { 'input[2]': x.map((v) => v + 25) },
+    labels: { correct: 40, total: 100 },
+  })
+  assert.equal(given.status, 200, JSON.stringify(given.body))
+  assert.equal(given.body.concept.drifted, true)
+  assert.equal(given.body.rows.at(-1).driftType, 'concept')
+
+  const bad = await post('/monitoring/drift/drifty/check', { current: { 'input[2]': [1, 2] }, alpha: 3 })
+  assert.equal(bad.status, 400)
+  assert.equal(bad.body.code, 'HARPER_EDGE_INVALID_INPUT')
+  assert.equal((await get('/monitoring/drift/drifty/bogus')).status, 404)
+  assert.equal((await post('/monitoring/drift/drifty/bogus', {})).status, 404)
+  assert.equal((await post('/monitoring/drift/nosuchmodel/check', {})).status, 404)
+})

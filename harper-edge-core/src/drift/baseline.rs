@@ -700,7 +700,8 @@ impl Baseline {
     /// Fits a baseline on reference columns, one per feature of `schema`.
     ///
     /// Declared ranges and categories are not enforced on the reference (a data-quality
-    /// check does that); the reference is described as it is.
+    /// check does that); the reference is described as it is. Features are fitted in
+    /// parallel on all cores (the result does not depend on the number of threads).
     ///
     /// # Errors
     ///
@@ -731,15 +732,18 @@ impl Baseline {
         if rows == 0 {
             return Err(Error::invalid_input("the reference has no rows"));
         }
-        let features = schema
+        let jobs = schema
             .iter()
             .zip(matched)
             .map(|(f, column)| {
-                let column = column.ok_or_else(|| {
+                column.map(|c| (f, c)).ok_or_else(|| {
                     Error::invalid_input(format!("no column for feature '{}'", f.name))
-                })?;
-                fit_feature(f, column, rows, &config)
+                })
             })
+            .collect::<Result<Vec<_>>>()?;
+        let threads = super::thread_count(None, jobs.len());
+        let features = super::par_map(&jobs, threads, |&(f, c)| fit_feature(f, c, rows, &config))?
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(Baseline { config, features })
     }
@@ -896,7 +900,7 @@ fn fit_feature(
                 }
             }
             if !values.is_empty() {
-                values.sort_unstable_by(f64::total_cmp);
+                super::ks::sort_total(&mut values);
                 feature.numeric = Some(NumericSummary::fit(values, config)?);
             }
         }

@@ -35,7 +35,7 @@
 //! # Order and parallelism
 //!
 //! Features are independent and computed on `threads` scoped threads (default
-//! [`std::thread::available_parallelism`]), each taking a contiguous chunk of features; the
+//! [`std::thread::available_parallelism`]), each taking the next feature when it is done; the
 //! result does not depend on the number of threads. The report lists drifted features
 //! first, each group by `driftScore` descending, ties by name.
 
@@ -399,6 +399,15 @@ pub struct DriftMetrics {
     pub drift_method: String,
     /// The p-value, when the method has one.
     pub p_value: Option<f64>,
+    /// The threshold applied (to the p-value for `ks` / `chi2`, to the score otherwise; to the
+    /// accuracy drop for concept drift). Not in the original design: stored so a reader of
+    /// the table sees the verdict's rule.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// The verdict. Not in the original design: stored so a reader of the table need not
+    /// re-derive it.
+    #[serde(default)]
+    pub drifted: bool,
     /// The baseline's distribution summary (JSON).
     pub baseline_distribution: serde_json::Value,
     /// The current distribution summary (JSON).
@@ -442,6 +451,8 @@ impl DriftReport {
                     drift_score: f.drift_score,
                     drift_method: f.drift_method.as_str().to_string(),
                     p_value: f.p_value,
+                    threshold: Some(f.threshold),
+                    drifted: f.drifted,
                     baseline_distribution: to_json(&f.baseline_summary)?,
                     current_distribution: to_json(&f.current_summary)?,
                 })
@@ -489,37 +500,9 @@ pub fn check(
     let (rows, matched) = match_columns(baseline.schema(), current)?;
     let jobs: Vec<(&FeatureBaseline, Column<'_>)> =
         baseline.features().iter().zip(matched).filter_map(|(f, c)| c.map(|c| (f, c))).collect();
-    let threads = config
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, jobs.len().max(1));
-    let results: Vec<Result<FeatureDrift>> = if threads == 1 {
-        jobs.iter().map(|&(f, c)| feature_drift(baseline, f, c, rows, config)).collect()
-    } else {
-        let chunk = jobs.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|&(f, c)| feature_drift(baseline, f, c, rows, config))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(jobs.len());
-            for h in handles {
-                match h.join() {
-                    Ok(part) => out.extend(part),
-                    Err(_) => out.push(Err(Error::Internal {
-                        message: "drift check: a worker thread panicked".into(),
-                    })),
-                }
-            }
-            out
-        })
-    };
+    let threads = super::thread_count(config.threads, jobs.len());
+    let results =
+        super::par_map(&jobs, threads, |&(f, c)| feature_drift(baseline, f, c, rows, config))?;
     let mut features = results.into_iter().collect::<Result<Vec<_>>>()?;
     features.sort_by(|a, b| {
         b.drifted
@@ -788,6 +771,9 @@ pub struct ConceptDrift {
     pub p_value: Option<f64>,
     /// Whether both sides have at least `minLabeledSamples` labels.
     pub enough_data: bool,
+    /// The accuracy drop the verdict needs (the config's `accuracyDropThreshold`).
+    #[serde(default)]
+    pub threshold: Option<f64>,
     /// `enough_data && drop > accuracyDropThreshold && p < alpha`.
     pub drifted: bool,
 }
@@ -854,6 +840,7 @@ pub fn concept_drift(
         p_value: None,
         enough_data: baseline_total >= config.min_labeled_samples
             && current_total >= config.min_labeled_samples,
+        threshold: Some(config.accuracy_drop_threshold),
         drifted: false,
     };
     if let (Some(p1), Some(p2)) = (p1, p2) {
@@ -894,6 +881,8 @@ impl ConceptDrift {
             drift_score: drop,
             drift_method: "accuracy_drop".to_string(),
             p_value: self.p_value,
+            threshold: self.threshold,
+            drifted: self.drifted,
             baseline_distribution: side(
                 self.baseline_correct,
                 self.baseline_total,

@@ -279,7 +279,9 @@ impl PsiBaseline {
         config.check()?;
         check_sample("reference", reference)?;
         let mut sorted = reference.to_vec();
-        sorted.sort_unstable_by(f64::total_cmp);
+        if !sorted.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+            super::ks::sort_total(&mut sorted);
+        }
         let n = sorted.len();
         let max = sorted[n - 1];
         let bins = config.bins as f64;
@@ -646,7 +648,7 @@ struct Cdf {
 impl Cdf {
     fn unweighted(values: &[f64]) -> Self {
         let mut values = values.to_vec();
-        values.sort_unstable_by(f64::total_cmp);
+        super::ks::sort_total(&mut values);
         Cdf { values, cumulative: None }
     }
 

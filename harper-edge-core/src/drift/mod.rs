@@ -10,14 +10,67 @@
 //! - [`special`]: the special functions they rest on.
 //! - [`stream`]: streaming detectors (Page–Hinkley, ADWIN).
 //! - [`baseline`]: feature schemas and reference baselines (storable, mergeable).
+//! - [`frame`]: owned tables of named columns (JSON, files, event rows) lent as columns.
 //! - [`quality`]: data-quality metrics of current data against a baseline.
+//! - [`records`]: stored records (a model version's baseline, drift-row queries).
 //! - [`check`]: the drift check (per-feature verdicts, `DriftMetrics` rows, concept drift).
 
 pub mod baseline;
 pub mod check;
 pub mod chi2;
 pub mod distance;
+pub mod frame;
 pub mod ks;
 pub mod quality;
+pub mod records;
 pub mod special;
 pub mod stream;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{Error, Result};
+
+/// The threads to use: `threads`, or the machine's parallelism, at most one per item.
+pub(crate) fn thread_count(threads: Option<usize>, items: usize) -> usize {
+    threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, items.max(1))
+}
+
+/// `items.map(f)` on `threads` scoped threads that take the next item as they finish one (so
+/// uneven items balance), results in item order. A panicking `f` gives [`Error::Internal`].
+pub(crate) fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Result<Vec<R>> {
+    if threads <= 1 || items.len() <= 1 {
+        return Ok(items.iter().map(f).collect());
+    }
+    let next = AtomicUsize::new(0);
+    let parts = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+    });
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    for part in parts {
+        let part = part
+            .map_err(|_| Error::Internal { message: "drift: a worker thread panicked".into() })?;
+        for (i, r) in part {
+            slots[i] = Some(r);
+        }
+    }
+    Ok(slots.into_iter().map(|r| r.expect("every item is taken by exactly one worker")).collect())
+}

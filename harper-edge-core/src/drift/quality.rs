@@ -45,6 +45,8 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataQualityMetrics {
+    /// `modelName:modelVersion:timestamp` (timestamp in epoch ms): one row per check.
+    pub id: String,
     /// The model the data were meant for.
     pub model_name: String,
     /// Its version.
@@ -109,6 +111,7 @@ impl DataQuality {
         let (rows, matched) = match_columns(baseline.schema(), columns)?;
         let mut violating = vec![false; rows];
         let mut m = DataQualityMetrics {
+            id: format!("{model_name}:{model_version}:{}", timestamp.as_millis()),
             model_name: model_name.to_string(),
             model_version: model_version.to_string(),
             timestamp,

@@ -2,6 +2,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::clock::Timestamp;
+use crate::drift::check::DriftMetrics;
+use crate::drift::quality::DataQualityMetrics;
+use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
 use crate::registry::{Model, ModelFile};
 use crate::store::{OutboxEntry, Store, Table};
@@ -30,6 +33,9 @@ struct Inner {
     outbox: BTreeMap<u64, OutboxEntry>,
     next_outbox_seq: u64,
     metrics: BTreeMap<String, ModelMetrics>,
+    baselines: BTreeMap<String, ModelBaseline>,
+    drift: BTreeMap<String, DriftMetrics>,
+    quality: BTreeMap<String, DataQualityMetrics>,
 }
 
 impl Inner {
@@ -216,6 +222,101 @@ impl Store for MemoryStore {
         rows.sort_by(|a, b| {
             (a.period_start, &a.model_version).cmp(&(b.period_start, &b.model_version))
         });
+        rows.truncate(query.effective_limit());
+        Ok(rows)
+    }
+
+    fn label_counts(
+        &self,
+        model_name: &str,
+        model_version: &str,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<LabelCounts> {
+        let inner = self.lock();
+        let (mut correct, mut total) = (0, 0);
+        for e in inner.events.values() {
+            if e.model_name == model_name
+                && e.model_version == model_version
+                && from.is_none_or(|f| e.timestamp >= f)
+                && to.is_none_or(|t| e.timestamp < t)
+                && let Some(c) = e.correct
+            {
+                total += 1;
+                correct += u64::from(c);
+            }
+        }
+        LabelCounts::new(correct, total)
+    }
+
+    fn put_baseline(&self, baseline: &ModelBaseline) -> Result<()> {
+        let record = serde_json::to_value(baseline)?;
+        let mut inner = self.lock();
+        inner.baselines.insert(baseline.id.clone(), baseline.clone());
+        inner.push_outbox(Table::DriftBaseline, &baseline.id, record, baseline.created_at);
+        Ok(())
+    }
+
+    fn baseline(&self, model_name: &str, model_version: &str) -> Result<Option<ModelBaseline>> {
+        Ok(self.lock().baselines.get(&ModelBaseline::id_of(model_name, model_version)).cloned())
+    }
+
+    fn baseline_versions(&self) -> Result<Vec<(String, String)>> {
+        let inner = self.lock();
+        let mut v: Vec<(String, String)> = inner
+            .baselines
+            .values()
+            .map(|b| (b.model_name.clone(), b.model_version.clone()))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    fn insert_drift(
+        &self,
+        rows: &[DriftMetrics],
+        quality: Option<&DataQualityMetrics>,
+    ) -> Result<()> {
+        let records =
+            rows.iter().map(serde_json::to_value).collect::<serde_json::Result<Vec<_>>>()?;
+        let quality_record = quality.map(serde_json::to_value).transpose()?;
+        let mut inner = self.lock();
+        for (row, record) in rows.iter().zip(records) {
+            inner.drift.insert(row.id.clone(), row.clone());
+            inner.push_outbox(Table::DriftMetrics, &row.id, record, row.timestamp);
+        }
+        if let (Some(q), Some(record)) = (quality, quality_record) {
+            inner.quality.insert(q.id.clone(), q.clone());
+            inner.push_outbox(Table::DataQualityMetrics, &q.id, record, q.timestamp);
+        }
+        Ok(())
+    }
+
+    fn drift_metrics(&self, query: &DriftQuery) -> Result<Vec<DriftMetrics>> {
+        let inner = self.lock();
+        let mut rows: Vec<DriftMetrics> = inner
+            .drift
+            .values()
+            .filter(|r| {
+                query.matches(&r.model_name, &r.model_version, r.timestamp)
+                    && query.drift_type.is_none_or(|t| t == r.drift_type)
+            })
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.id.cmp(&b.id)));
+        rows.truncate(query.effective_limit());
+        Ok(rows)
+    }
+
+    fn data_quality(&self, query: &DriftQuery) -> Result<Vec<DataQualityMetrics>> {
+        let inner = self.lock();
+        let mut rows: Vec<DataQualityMetrics> = inner
+            .quality
+            .values()
+            .filter(|r| query.matches(&r.model_name, &r.model_version, r.timestamp))
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.id.cmp(&b.id)));
         rows.truncate(query.effective_limit());
         Ok(rows)
     }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::Timestamp;
+use crate::drift::check::DriftMetrics;
+use crate::drift::quality::DataQualityMetrics;
+use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::Result;
 use crate::registry::{Model, ModelFile};
 use crate::telemetry::{EventQuery, InferenceEvent, MetricsQuery, ModelMetrics};
@@ -31,6 +34,12 @@ pub enum Table {
     InferenceEvent,
     /// [`ModelMetrics`] rows.
     ModelMetrics,
+    /// [`ModelBaseline`] records (one per model version).
+    DriftBaseline,
+    /// [`DriftMetrics`] rows.
+    DriftMetrics,
+    /// [`DataQualityMetrics`] rows.
+    DataQualityMetrics,
 }
 
 impl Table {
@@ -40,6 +49,9 @@ impl Table {
             Table::Model => "Model",
             Table::InferenceEvent => "InferenceEvent",
             Table::ModelMetrics => "ModelMetrics",
+            Table::DriftBaseline => "DriftBaseline",
+            Table::DriftMetrics => "DriftMetrics",
+            Table::DataQualityMetrics => "DataQualityMetrics",
         }
     }
 
@@ -48,6 +60,9 @@ impl Table {
             "Model" => Some(Table::Model),
             "InferenceEvent" => Some(Table::InferenceEvent),
             "ModelMetrics" => Some(Table::ModelMetrics),
+            "DriftBaseline" => Some(Table::DriftBaseline),
+            "DriftMetrics" => Some(Table::DriftMetrics),
+            "DataQualityMetrics" => Some(Table::DataQualityMetrics),
             _ => None,
         }
     }
@@ -173,6 +188,67 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// [`crate::Error::Storage`] when the store fails.
     fn metrics(&self, query: &MetricsQuery) -> Result<Vec<ModelMetrics>>;
 
+    /// Labelled events of `model_name:model_version` with a timestamp in `[from, to)`: how
+    /// many have a `correct` flag, how many of those are `true`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn label_counts(
+        &self,
+        model_name: &str,
+        model_version: &str,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<LabelCounts>;
+
+    /// Inserts or replaces the baseline of its model version (by id).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn put_baseline(&self, baseline: &ModelBaseline) -> Result<()>;
+
+    /// The baseline of `model_name:model_version`, if set.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails or the stored baseline is corrupt.
+    fn baseline(&self, model_name: &str, model_version: &str) -> Result<Option<ModelBaseline>>;
+
+    /// `(modelName, modelVersion)` of every stored baseline, ordered.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn baseline_versions(&self) -> Result<Vec<(String, String)>>;
+
+    /// Writes the rows of one drift check in one transaction (rows with an id already stored
+    /// replace it).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails; nothing is written then.
+    fn insert_drift(
+        &self,
+        rows: &[DriftMetrics],
+        quality: Option<&DataQualityMetrics>,
+    ) -> Result<()>;
+
+    /// Drift rows matching `query`, newest first (ties by id).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn drift_metrics(&self, query: &DriftQuery) -> Result<Vec<DriftMetrics>>;
+
+    /// Data-quality rows matching `query` (its drift type is ignored), newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn data_quality(&self, query: &DriftQuery) -> Result<Vec<DataQualityMetrics>>;
+
     /// Up to `limit` outbox entries with `seq > after`, in order.
     ///
     /// # Errors
@@ -244,6 +320,92 @@ pub(crate) mod conformance {
         outbox_is_ordered_and_prunable(store.as_ref());
         metrics_upsert_and_query(store.as_ref());
         batches_skip_duplicates_and_retention_deletes_old_events(store.as_ref());
+        drift_records_round_trip(store.as_ref());
+    }
+
+    fn drift_records_round_trip(store: &dyn Store) {
+        use crate::drift::baseline::{Baseline, Column, FeatureSchema};
+        use crate::drift::check::{DriftConfig, check};
+        use crate::drift::quality::DataQuality;
+        use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
+
+        // Label counts: only events of the version, in the period, with a correct flag.
+        for (id, at, correct) in
+            [("l1", 100, Some(true)), ("l2", 200, Some(false)), ("l3", 300, None)]
+        {
+            let mut e = event(id, "labels", at);
+            e.correct = correct;
+            store.insert_event(&e).unwrap();
+        }
+        let counts = |from, to| store.label_counts("labels", "1", from, to).unwrap();
+        assert_eq!(counts(None, None), LabelCounts { correct: 1, total: 2 });
+        assert_eq!(
+            counts(Some(Timestamp::from_millis(150)), None),
+            LabelCounts { correct: 0, total: 1 }
+        );
+        assert_eq!(counts(None, Some(Timestamp::from_millis(100))), LabelCounts::default());
+        assert_eq!(store.label_counts("labels", "2", None, None).unwrap(), LabelCounts::default());
+
+        let x: Vec<f64> = (0..50).map(f64::from).collect();
+        let fitted = Baseline::fit(
+            &[FeatureSchema::numeric("x")],
+            &[("x", Column::Numeric(&x))],
+            Default::default(),
+        )
+        .unwrap();
+        let mut b = ModelBaseline {
+            id: ModelBaseline::id_of("dm", "1"),
+            model_name: "dm".into(),
+            model_version: "1".into(),
+            created_at: Timestamp::from_millis(10),
+            prediction_features: vec![],
+            accuracy: Some(LabelCounts { correct: 9, total: 10 }),
+            source: None,
+            baseline: fitted.clone(),
+        };
+        let before = store.outbox(0, usize::MAX).unwrap().len();
+        assert!(store.baseline("dm", "1").unwrap().is_none());
+        store.put_baseline(&b).unwrap();
+        b.created_at = Timestamp::from_millis(20);
+        store.put_baseline(&b).unwrap();
+        assert_eq!(store.baseline("dm", "1").unwrap(), Some(b.clone()), "replaced, not added");
+        assert_eq!(store.baseline_versions().unwrap(), [("dm".to_string(), "1".to_string())]);
+
+        let shifted: Vec<f64> = (25..75).map(f64::from).collect();
+        let cols = [("x", Column::Numeric(&shifted))];
+        let report = check(&fitted, &cols, &DriftConfig::default()).unwrap();
+        for t in [1_000, 2_000] {
+            let at = Timestamp::from_millis(t);
+            let rows = report.to_rows("dm", "1", at, &[]).unwrap();
+            let quality = DataQuality::check(&fitted, &cols, "dm", "1", at).unwrap();
+            store.insert_drift(&rows, Some(&quality)).unwrap();
+        }
+        let q = DriftQuery::new("dm");
+        let rows = store.drift_metrics(&q).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].timestamp, Timestamp::from_millis(2_000), "newest first");
+        assert_eq!(rows[0].drift_score, report.features[0].drift_score);
+        let only_old = q.clone().between(None, Some(Timestamp::from_millis(2_000)));
+        assert_eq!(store.drift_metrics(&only_old).unwrap().len(), 1);
+        let concept = q.clone().drift_type(crate::drift::check::DriftType::Concept);
+        assert!(store.drift_metrics(&concept).unwrap().is_empty());
+        assert!(store.drift_metrics(&DriftQuery::new("dm").version("2")).unwrap().is_empty());
+        let quality = store.data_quality(&q.clone().limit(1)).unwrap();
+        assert_eq!(quality.len(), 1);
+        assert_eq!((quality[0].total_records, quality[0].timestamp.as_millis()), (50, 2_000));
+        let tables: Vec<Table> =
+            store.outbox(0, usize::MAX).unwrap()[before..].iter().map(|e| e.table).collect();
+        assert_eq!(
+            tables,
+            [
+                Table::DriftBaseline,
+                Table::DriftBaseline,
+                Table::DriftMetrics,
+                Table::DataQualityMetrics,
+                Table::DriftMetrics,
+                Table::DataQualityMetrics
+            ]
+        );
     }
 
     fn batches_skip_duplicates_and_retention_deletes_old_events(store: &dyn Store) {

@@ -7,6 +7,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::de::DeserializeOwned;
 
 use crate::clock::Timestamp;
+use crate::drift::check::DriftMetrics;
+use crate::drift::quality::DataQualityMetrics;
+use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
 use crate::registry::{Model, ModelFile, sha256_hex};
 use crate::store::{OutboxEntry, Store, Table};
@@ -61,6 +64,32 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX model_metrics_by_model
         ON model_metrics (model_name, granularity, period_start);
+",
+    r"
+    CREATE TABLE drift_baseline (
+        id            TEXT PRIMARY KEY,
+        model_name    TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE TABLE drift_metrics (
+        id            TEXT PRIMARY KEY,
+        model_name    TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        drift_type    TEXT NOT NULL,
+        timestamp     INTEGER NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE INDEX drift_metrics_by_model ON drift_metrics (model_name, timestamp);
+    CREATE TABLE data_quality_metrics (
+        id            TEXT PRIMARY KEY,
+        model_name    TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        timestamp     INTEGER NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE INDEX data_quality_metrics_by_model ON data_quality_metrics (model_name, timestamp);
 ",
 ];
 
@@ -433,6 +462,158 @@ impl Store for SqliteStore {
             params![
                 query.model_name,
                 query.granularity.as_str(),
+                query.model_version,
+                query.from.map(Timestamp::as_millis),
+                query.to.map(Timestamp::as_millis),
+                limit
+            ],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|r| decode(&r?)).collect()
+    }
+
+    fn label_counts(
+        &self,
+        model_name: &str,
+        model_version: &str,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<LabelCounts> {
+        let conn = self.lock();
+        let (total, correct): (i64, i64) = conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(json_extract(record, '$.correct')), 0)
+             FROM inference_event
+             WHERE model_name = ?1 AND model_version = ?2
+               AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4)
+               AND json_type(record, '$.correct') IN ('true', 'false')",
+            params![
+                model_name,
+                model_version,
+                from.map(Timestamp::as_millis),
+                to.map(Timestamp::as_millis)
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        LabelCounts::new(count(correct), count(total))
+    }
+
+    fn put_baseline(&self, baseline: &ModelBaseline) -> Result<()> {
+        let record = serde_json::to_string(baseline)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO drift_baseline (id, model_name, model_version, created_at, record)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, record = excluded.record",
+            params![
+                baseline.id,
+                baseline.model_name,
+                baseline.model_version,
+                baseline.created_at.as_millis(),
+                record
+            ],
+        )?;
+        self.append_outbox(&tx, Table::DriftBaseline, &baseline.id, &record, baseline.created_at)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn baseline(&self, model_name: &str, model_version: &str) -> Result<Option<ModelBaseline>> {
+        let conn = self.lock();
+        let record: Option<String> = conn
+            .query_row(
+                "SELECT record FROM drift_baseline WHERE id = ?1",
+                params![ModelBaseline::id_of(model_name, model_version)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        record.as_deref().map(decode).transpose()
+    }
+
+    fn baseline_versions(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT model_name, model_version FROM drift_baseline ORDER BY model_name, model_version",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn insert_drift(
+        &self,
+        rows: &[DriftMetrics],
+        quality: Option<&DataQualityMetrics>,
+    ) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for row in rows {
+            let record = serde_json::to_string(row)?;
+            tx.execute(
+                "INSERT INTO drift_metrics (id, model_name, model_version, drift_type, timestamp, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                params![
+                    row.id,
+                    row.model_name,
+                    row.model_version,
+                    row.drift_type.as_str(),
+                    row.timestamp.as_millis(),
+                    record
+                ],
+            )?;
+            self.append_outbox(&tx, Table::DriftMetrics, &row.id, &record, row.timestamp)?;
+        }
+        if let Some(q) = quality {
+            let record = serde_json::to_string(q)?;
+            tx.execute(
+                "INSERT INTO data_quality_metrics (id, model_name, model_version, timestamp, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                params![q.id, q.model_name, q.model_version, q.timestamp.as_millis(), record],
+            )?;
+            self.append_outbox(&tx, Table::DataQualityMetrics, &q.id, &record, q.timestamp)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn drift_metrics(&self, query: &DriftQuery) -> Result<Vec<DriftMetrics>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT record FROM drift_metrics
+             WHERE model_name = ?1 AND (?2 IS NULL OR model_version = ?2)
+               AND (?3 IS NULL OR drift_type = ?3)
+               AND (?4 IS NULL OR timestamp >= ?4) AND (?5 IS NULL OR timestamp < ?5)
+             ORDER BY timestamp DESC, id LIMIT ?6",
+        )?;
+        let limit = i64::try_from(query.effective_limit()).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![
+                query.model_name,
+                query.model_version,
+                query.drift_type.map(|t| t.as_str()),
+                query.from.map(Timestamp::as_millis),
+                query.to.map(Timestamp::as_millis),
+                limit
+            ],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|r| decode(&r?)).collect()
+    }
+
+    fn data_quality(&self, query: &DriftQuery) -> Result<Vec<DataQualityMetrics>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT record FROM data_quality_metrics
+             WHERE model_name = ?1 AND (?2 IS NULL OR model_version = ?2)
+               AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4)
+             ORDER BY timestamp DESC, id LIMIT ?5",
+        )?;
+        let limit = i64::try_from(query.effective_limit()).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![
+                query.model_name,
                 query.model_version,
                 query.from.map(Timestamp::as_millis),
                 query.to.map(Timestamp::as_millis),

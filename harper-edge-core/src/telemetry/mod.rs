@@ -5,6 +5,7 @@ mod buffer;
 mod event;
 mod recorder;
 mod rollup;
+mod sample;
 mod series;
 mod sketch;
 mod window;
@@ -15,6 +16,7 @@ pub use recorder::{
     BatchAdmission, InferContext, InferenceCall, Recorder, TelemetryConfig, TelemetryStats, Ticker,
 };
 pub use rollup::{Granularity, MetricsQuery, ModelMetrics};
+pub use sample::{FeatureSample, SampledCall, TakenSample};
 pub use series::{Columns, Flag, Millis, Observation, Series};
 pub use sketch::QuantileSketch;
 pub use window::{SlidingWindow, WindowStats};

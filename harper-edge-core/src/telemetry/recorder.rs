@@ -15,8 +15,8 @@ use crate::store::Store;
 use crate::telemetry::buffer::EventBuffer;
 use crate::telemetry::series::{shard_count, thread_index};
 use crate::telemetry::{
-    Admission, EventQuery, InferenceEvent, MetricsQuery, ModelMetrics, Observation, Overflow,
-    Series, SlidingWindow, WindowStats,
+    Admission, EventQuery, FeatureSample, InferenceEvent, MetricsQuery, ModelMetrics, Observation,
+    Overflow, Series, SlidingWindow, WindowStats,
 };
 
 /// Caller-supplied context of one call, stored with its event.
@@ -94,6 +94,10 @@ pub struct TelemetryConfig {
     /// How long stored events are kept (default 30 days; `None`: forever). Older events are
     /// deleted by [`Recorder::tick`], at most once a minute.
     pub retention: Option<Duration>,
+    /// Calls kept in the drift window of each model version with a drift baseline (default
+    /// 10,000; at least 1): a uniform sample of the calls since the last drift check (see
+    /// [`FeatureSample`]).
+    pub drift_sample_size: usize,
 }
 
 impl Default for TelemetryConfig {
@@ -103,6 +107,7 @@ impl Default for TelemetryConfig {
             overflow: Overflow::DropOldest,
             sample_rate: 1.0,
             retention: Some(Duration::from_secs(30 * 24 * 3600)),
+            drift_sample_size: 10_000,
         }
     }
 }
@@ -141,15 +146,25 @@ impl TelemetryConfig {
         self
     }
 
+    /// Sets [`TelemetryConfig::drift_sample_size`].
+    #[must_use]
+    pub fn drift_sample_size(mut self, size: usize) -> Self {
+        self.drift_sample_size = size;
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] naming the field: a zero capacity, a sample rate outside
-    /// `[0, 1]`, a zero retention.
+    /// [`Error::InvalidInput`] naming the field: a zero capacity or drift sample size, a
+    /// sample rate outside `[0, 1]`, a zero retention.
     pub fn validate(&self) -> Result<()> {
         if self.event_capacity == 0 {
             return Err(Error::invalid_input("telemetry event_capacity must be at least 1"));
+        }
+        if self.drift_sample_size == 0 {
+            return Err(Error::invalid_input("telemetry drift_sample_size must be at least 1"));
         }
         if !(0.0..=1.0).contains(&self.sample_rate) {
             return Err(Error::invalid_input(format!(
@@ -387,6 +402,19 @@ impl Recorder {
         Ok((series, true))
     }
 
+    /// Starts keeping a drift window ([`FeatureSample`] of
+    /// [`TelemetryConfig::drift_sample_size`] calls) for `name:version`, and returns it (the
+    /// existing one when already started).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the version's statistics, created here if new, cannot be
+    /// seeded from the store.
+    pub fn enable_drift_sample(&self, name: &str, version: &str) -> Result<Arc<FeatureSample>> {
+        let (series, _) = self.series_entry(name, version)?;
+        Ok(series.enable_drift_sample(self.config.drift_sample_size))
+    }
+
     fn all_series(&self) -> Vec<Arc<Series>> {
         let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
         map.values().flat_map(|versions| versions.values()).cloned().collect()
@@ -414,6 +442,9 @@ impl Recorder {
             error: event.error.is_some(),
             confidence: event.confidence,
         });
+        if let Some(sample) = series.drift_sample() {
+            sample.offer(&event);
+        }
         let shard = thread_index();
         if event.error.is_none() && !self.sampled(&event.id) {
             self.buffer.count_sampled_out(shard);

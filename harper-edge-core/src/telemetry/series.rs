@@ -5,14 +5,15 @@
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::telemetry::sketch::Key;
 use crate::telemetry::window::WindowAccumulator;
 use crate::telemetry::{
-    Granularity, InferenceEvent, ModelMetrics, QuantileSketch, SlidingWindow, WindowStats,
+    FeatureSample, Granularity, InferenceEvent, ModelMetrics, QuantileSketch, SlidingWindow,
+    WindowStats,
 };
 
 /// One call, as the metrics see it: when, how long, whether it failed, how confident.
@@ -206,6 +207,7 @@ pub struct Series {
     name: String,
     version: String,
     shards: Box<[Padded<Mutex<Shard>>]>,
+    drift_sample: OnceLock<Arc<FeatureSample>>,
 }
 
 impl fmt::Debug for Series {
@@ -235,7 +237,31 @@ impl Series {
                 }))
             })
             .collect();
-        Series { name: name.to_string(), version: version.to_string(), shards }
+        Series {
+            name: name.to_string(),
+            version: version.to_string(),
+            shards,
+            drift_sample: OnceLock::new(),
+        }
+    }
+
+    /// The version's drift window, when one was started.
+    pub fn drift_sample(&self) -> Option<&Arc<FeatureSample>> {
+        self.drift_sample.get()
+    }
+
+    /// Starts the version's drift window of `capacity` calls (the existing one when already
+    /// started); see [`FeatureSample`].
+    pub fn enable_drift_sample(&self, capacity: usize) -> Arc<FeatureSample> {
+        let seed = self
+            .name
+            .bytes()
+            .chain([0])
+            .chain(self.version.bytes())
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+        Arc::clone(self.drift_sample.get_or_init(|| Arc::new(FeatureSample::new(capacity, seed))))
     }
 
     /// Model name.
