@@ -112,7 +112,7 @@ export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
   | { seq: number; table: 'ModelMetrics'; id: string; record: ModelMetrics; createdAt: number }
-  | { seq: number; table: 'DriftBaseline'; id: string; record: Omit<StoredBaseline, 'features'> & { baseline: unknown }; createdAt: number }
+  | { seq: number; table: 'DriftBaseline'; id: string; record: StoredBaselineRecord; createdAt: number }
   | { seq: number; table: 'DriftMetrics'; id: string; record: DriftMetrics; createdAt: number }
   | { seq: number; table: 'DataQualityMetrics'; id: string; record: DataQualityMetrics; createdAt: number }
 
@@ -326,6 +326,8 @@ export interface ConceptDrift {
   pValue: number | null
   /** Both sides have `minLabeledSamples` labels. */
   enoughData: boolean
+  /** The accuracy drop the verdict needs. */
+  threshold: number | null
   drifted: boolean
 }
 
@@ -342,6 +344,10 @@ export interface DriftMetrics {
   driftScore: number
   driftMethod: string
   pValue: number | null
+  /** The threshold applied (to the p-value for ks / chi2, to the score otherwise). */
+  threshold: number | null
+  /** The verdict. */
+  drifted: boolean
   baselineDistribution: unknown
   currentDistribution: unknown
 }
@@ -372,6 +378,9 @@ export interface StoredBaseline {
   /** Number of features. */
   features: number
 }
+
+/** A `DriftBaseline` record as stored (the outbox, a HarperDB table): with its statistics. */
+export type StoredBaselineRecord = Omit<StoredBaseline, 'features'> & { baseline: unknown }
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -551,6 +560,24 @@ export declare class Engine {
    * JSON objects, plus `prediction` and `confidence`).
    */
   fitBaseline(model: string, options?: FitBaselineOptions): StoredBaseline
+  /**
+   * Fits and sets the baseline from `events` the host keeps elsewhere (e.g. rows of a
+   * HarperDB `InferenceEvent` table): failed calls and other versions skipped, accuracy
+   * from their `correct` flags.
+   */
+  fitBaselineFromEvents(model: string, events: Array<InferenceEvent>, options?: FitBaselineOptions): StoredBaseline
+  /**
+   * Stores a baseline record as it is (a row of a `DriftBaseline` table: id and
+   * `createdAt` kept) and starts the version's drift window: how each HarperDB worker
+   * loads the baseline another one set.
+   */
+  restoreBaseline(record: StoredBaselineRecord): void
+  /**
+   * Checks a model version against its baseline on `events` the host keeps elsewhere (the
+   * successful calls of the version; their `correct` flags give the current accuracy) and
+   * stores the rows.
+   */
+  checkDriftEvents(model: string, events: Array<InferenceEvent>, options?: CheckOptions): EngineDriftResult
   /** The drift baseline of a model version; `HARPER_EDGE_NOT_FOUND` when none is set. */
   baseline(model: string): Baseline
   /**

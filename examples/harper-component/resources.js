@@ -459,6 +459,12 @@ function period(body) {
   return [from, to]
 }
 
+// A table record as a plain object (a record from `get` exposes its fields through its
+// prototype, which spreading does not copy).
+function plain(record) {
+  return JSON.parse(JSON.stringify(record))
+}
+
 // What this worker's engine has loaded: baseline id → the createdAt of the stored row.
 const loadedBaselines = new Map()
 
@@ -494,7 +500,7 @@ async function syncBaseline(modelName, modelVersion) {
     )
   }
   if (loadedBaselines.get(id) !== row.createdAt) {
-    engine.restoreBaseline({ ...row })
+    engine.restoreBaseline(plain(row))
     loadedBaselines.set(id, row.createdAt)
   }
   return row
@@ -502,7 +508,7 @@ async function syncBaseline(modelName, modelVersion) {
 
 async function storedBaseline(modelName, modelVersion) {
   const row = await syncBaseline(modelName, versionOf(modelName, modelVersion))
-  const { baseline, ...record } = row
+  const { baseline, ...record } = plain(row)
   return { ...record, features: engine.baseline(row.id).features }
 }
 
@@ -549,7 +555,7 @@ async function driftRows(modelName, target) {
       timestamp: newest.timestamp,
       drifted: same.filter((r) => r.drifted).map((r) => r.featureName),
       checked: same.length,
-      quality: quality ? { ...quality } : null,
+      quality: quality ? plain(quality) : null,
     }
   }
   return { modelName, latest, rows: limited }

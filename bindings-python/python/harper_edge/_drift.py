@@ -36,8 +36,8 @@ def _factorized(codes: Any, uniques: Any) -> Any:
 
 
 def _pandas_column(series: Any) -> Any:
-    import pandas as pd
-    from pandas.api import types
+    import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from pandas.api import types  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     if types.is_bool_dtype(series.dtype) and not series.isna().any():
         return _bool_categories(series.to_numpy())
@@ -108,7 +108,7 @@ def columns(data: Any) -> dict[str, Any]:
 def report_frame(features: list[dict[str, Any]]) -> Any:
     """``DriftResult.to_pandas()``: one row per feature."""
     try:
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError as e:
         raise ImportError("DriftResult.to_pandas() needs pandas: pip install pandas") from e
     keys = (

@@ -37,6 +37,9 @@ __all__ = [
     "CapacityError",
     "StorageError",
     "combine_metrics",
+    "Baseline",
+    "DriftResult",
+    "check_drift",
 ]
 
 __version__: str
@@ -589,7 +592,7 @@ class Baseline:
     def schema(self) -> list[dict[str, Any]]:
         """One dict per feature: ``name``, ``kind``, and ``range`` / ``categories``."""
     def __len__(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class DriftResult:
