@@ -24,8 +24,69 @@ use crate::json;
 /// One categorical column as codes into its categories (`-1`: null).
 struct Coded<'py> {
     name: String,
-    codes: PyReadonlyArray1<'py, i64>,
+    codes: Codes<'py>,
     categories: Vec<String>,
+}
+
+/// Codes borrowed from numpy, or read from an object array.
+enum Codes<'py> {
+    Array(PyReadonlyArray1<'py, i64>),
+    Owned(Vec<i64>),
+}
+
+impl Codes<'_> {
+    fn as_slice(&self) -> PyResult<&[i64]> {
+        match self {
+            Codes::Array(a) => Ok(a.as_slice()?),
+            Codes::Owned(v) => Ok(v),
+        }
+    }
+}
+
+/// Reads a numpy object array of strings and nulls (`None`, float NaN) as codes into its
+/// categories; `None` when another value is in it (the caller reads it value by value).
+/// Objects are first told apart by identity — equal strings that are one object cost no
+/// hashing —, then by value.
+fn object_codes(
+    array: &PyReadonlyArray1<'_, Py<PyAny>>,
+) -> PyResult<Option<(Vec<i64>, Vec<String>)>> {
+    let py = array.py();
+    let objects = array.as_slice()?;
+    let mut by_pointer: Vec<(usize, i64)> = Vec::new();
+    let mut by_value: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut categories: Vec<String> = Vec::new();
+    let mut codes = Vec::with_capacity(objects.len());
+    for object in objects {
+        let pointer = object.as_ptr() as usize;
+        if let Some(&(_, code)) = by_pointer.iter().find(|e| e.0 == pointer) {
+            codes.push(code);
+            continue;
+        }
+        let bound = object.bind(py);
+        let code = if bound.is_none() {
+            -1
+        } else if let Ok(s) = bound.cast::<PyString>() {
+            let text = s.to_str()?;
+            match by_value.get(text) {
+                Some(&c) => c,
+                None => {
+                    let c = i64::try_from(categories.len()).unwrap_or(i64::MAX);
+                    by_value.insert(text.to_owned(), c);
+                    categories.push(text.to_owned());
+                    c
+                }
+            }
+        } else if bound.cast::<PyFloat>().is_ok_and(|f| f.value().is_nan()) {
+            -1
+        } else {
+            return Ok(None);
+        };
+        if by_pointer.len() < 256 {
+            by_pointer.push((pointer, code));
+        }
+        codes.push(code);
+    }
+    Ok(Some((codes, categories)))
 }
 
 /// Data from Python, lent to the core as columns.
@@ -66,8 +127,14 @@ impl<'py> Table<'py> {
                         "column '{name}': a category code is out of range"
                     )));
                 }
-                table.coded.push(Coded { name, codes, categories });
-            } else if column.cast::<PyList>().is_ok() {
+                table.coded.push(Coded { name, codes: Codes::Array(codes), categories });
+            } else if let Ok(objects) = column.extract::<PyReadonlyArray1<'py, Py<PyAny>>>()
+                && let Some((codes, categories)) = object_codes(&objects)?
+            {
+                table.coded.push(Coded { name, codes: Codes::Owned(codes), categories });
+            } else if column.cast::<PyList>().is_ok()
+                || column.extract::<PyReadonlyArray1<'py, Py<PyAny>>>().is_ok()
+            {
                 let values = column
                     .try_iter()?
                     .enumerate()

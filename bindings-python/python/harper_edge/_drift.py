@@ -9,6 +9,9 @@ Each column becomes one of:
 - a ``(codes, categories)`` pair (categorical): int64 codes into a list of ``str``
   categories, ``-1`` for null — strings, pandas ``category`` and ``object`` columns of
   strings, and booleans (as the categories ``"true"`` / ``"false"``);
+- a numpy ``object`` array (``object`` columns), read by the native module: strings
+  become categories (one string object per category is recognised by identity, so the
+  usual pandas / pyarrow columns cost no hashing), numbers and ``None`` / NaN as in lists;
 - a plain list (anything else: objects of mixed kinds), read value by value.
 """
 
@@ -41,8 +44,18 @@ def _pandas_column(series: Any) -> Any:
 
     if types.is_bool_dtype(series.dtype) and not series.isna().any():
         return _bool_categories(series.to_numpy())
+    if series.dtype == np.float64:
+        return series.to_numpy()  # NaN is null already: no copy
     if types.is_numeric_dtype(series.dtype) and not types.is_bool_dtype(series.dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        coded = _factorized(series.cat.codes.to_numpy(), series.cat.categories)
+        if coded is not None:
+            return coded
+    if series.dtype == object:
+        # Read by the native module object by object; equal strings that are one object (as
+        # pyarrow and pandas usually make them) are recognised by identity, not hashed.
+        return series.to_numpy()
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     coded = _factorized(codes, uniques)
     if coded is not None:
@@ -59,6 +72,8 @@ def _array_column(values: Any) -> Any:
         return array.astype(np.float64, copy=False)
     if kind == "b":
         return _bool_categories(array)
+    if kind == "O":
+        return array
     if kind in "US":
         uniques, codes = np.unique(array.astype(str), return_inverse=True)
         return codes.astype(np.int64), [str(u) for u in uniques]

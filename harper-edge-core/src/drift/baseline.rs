@@ -900,27 +900,87 @@ fn fit_feature(
                 }
             }
             if !values.is_empty() {
-                super::ks::sort_total(&mut values);
+                super::ks::sort_finite(&mut values);
                 feature.numeric = Some(NumericSummary::fit(values, config)?);
             }
         }
         FeatureKind::Categorical => {
+            let mut tally = CategoryTally::default();
             for row in 0..rows {
                 match column.get(row).unwrap_or(Value::Null) {
                     Value::Null => null_count += 1,
-                    Value::Text(s) => *feature.categories.entry(s.to_string()).or_insert(0) += 1,
+                    Value::Text(s) => tally.add(s),
                     v @ Value::Number(_) => return Err(wrong_kind(name, row, v)),
                 }
             }
+            feature.categories =
+                tally.into_counts().into_iter().map(|(k, c)| (k.to_string(), c)).collect();
         }
     }
     feature.null_count = null_count;
     Ok(feature)
 }
 
+/// Counts category strings, fast when equal categories share their bytes (the columns the
+/// bindings build point every row at one string per category): up to 64 distinct strings
+/// are told apart by address and length in a short list; past that, every string is counted
+/// by value in a map. Either way [`CategoryTally::into_counts`] merges by value.
+#[derive(Debug, Default)]
+pub(crate) struct CategoryTally<'a> {
+    /// `(address, length, string, count)`.
+    by_address: Vec<(usize, usize, &'a str, u64)>,
+    by_value: BTreeMap<&'a str, u64>,
+    spilled: bool,
+}
+
+impl<'a> CategoryTally<'a> {
+    const MAX_ADDRESSES: usize = 64;
+
+    /// Counts one occurrence of `s`.
+    pub(crate) fn add(&mut self, s: &'a str) {
+        if !self.spilled {
+            let address = s.as_ptr() as usize;
+            if let Some(e) = self.by_address.iter_mut().find(|e| e.0 == address && e.1 == s.len()) {
+                e.3 += 1;
+                return;
+            }
+            if self.by_address.len() < Self::MAX_ADDRESSES {
+                self.by_address.push((address, s.len(), s, 1));
+                return;
+            }
+            self.spilled = true;
+        }
+        *self.by_value.entry(s).or_insert(0) += 1;
+    }
+
+    /// The count of each category, by value.
+    pub(crate) fn into_counts(self) -> BTreeMap<&'a str, u64> {
+        let mut counts = self.by_value;
+        for (_, _, s, c) in self.by_address {
+            *counts.entry(s).or_insert(0) += c;
+        }
+        counts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn category_tally_counts_by_value_whatever_the_addresses() {
+        let owned: Vec<String> = (0..200).map(|i| format!("c{}", i % 70)).collect();
+        let shared = ["a", "b", "a", "a"];
+        let mut t = CategoryTally::default();
+        for s in shared.iter().copied().chain(owned.iter().map(String::as_str)) {
+            t.add(s);
+        }
+        let counts = t.into_counts();
+        assert_eq!((counts["a"], counts["b"]), (3, 1));
+        assert_eq!(counts["c0"], 3); // 0, 70, 140
+        assert_eq!(counts["c69"], 2);
+        assert_eq!(counts.values().sum::<u64>(), 204);
+    }
 
     #[test]
     fn quartiles_equal_numpy_linear() {

@@ -12,7 +12,7 @@
 //! | `ks` (numeric default) | numeric | KS `D` | two-sided, [`ks::ks_2samp_sorted`] (`Method::Auto`) | `p < threshold` | `alpha` = 0.05 |
 //! | `chi2` (categorical default) | categorical | chi-square statistic, [`chi2::categorical`] with Yates on 1 dof | yes | `p < threshold` | `alpha` = 0.05 |
 //! | `psi` | both | PSI on the baseline's bins / categories, baseline epsilon | `None` | `score > threshold` | 0.2 |
-//! | `wasserstein` | numeric | `W₁ / σ_ref` (ddof 0); `W₁` itself when the reference is constant | `None` | `score > threshold` | 0.1 |
+//! | `wasserstein` | numeric | `W₁ / σ_ref` (σ of all reference values, ddof 0); `W₁` itself when the reference is constant | `None` | `score > threshold` | 0.1 |
 //! | `js` | both | Jensen–Shannon distance, base 2 (in `[0, 1]`), over the PSI bins / category union | `None` | `score > threshold` | 0.1 |
 //!
 //! The reference of `ks` and `wasserstein` is the baseline's stored sorted sample (all its
@@ -46,10 +46,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{
-    Baseline, Column, FeatureBaseline, FeatureKind, Value, match_columns, mean_sd, quartiles,
+    Baseline, CategoryTally, Column, FeatureBaseline, FeatureKind, Value, match_columns, mean_sd,
+    quartiles,
 };
 use super::chi2;
-use super::distance::{jensen_shannon, wasserstein_drift};
+use super::distance::{jensen_shannon, wasserstein_drift_sorted};
 use super::ks::{self, Alternative, SortedSample};
 use super::special::chi2_sf;
 use crate::clock::Timestamp;
@@ -565,10 +566,10 @@ fn feature_drift(
                 r.p = Some(t.p_value);
             }
             if config.compute_psi || method == DriftMethod::Psi {
-                r.psi = Some(stats.psi.psi(cur).map_err(named)?.value);
+                r.psi = Some(stats.psi.psi_of_counts(cur_bins.clone()).map_err(named)?.value);
             }
             if config.compute_wasserstein || method == DriftMethod::Wasserstein {
-                let w = wasserstein_drift(reference, cur).map_err(named)?;
+                let w = wasserstein_drift_sorted(reference, cur, stats.sd).map_err(named)?;
                 r.wasserstein = Some(w.normalized.unwrap_or(w.distance));
             }
             if method == DriftMethod::Js {
@@ -615,14 +616,15 @@ fn feature_drift(
                     "feature '{name}': the baseline has no non-null value"
                 )));
             }
-            let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+            let mut tally = CategoryTally::default();
             for i in 0..rows {
                 match column.get(i).unwrap_or(Value::Null) {
                     Value::Null => nulls += 1,
-                    Value::Text(s) => *counts.entry(s).or_default() += 1,
+                    Value::Text(s) => tally.add(s),
                     Value::Number(_) => violations += 1,
                 }
             }
+            let counts = tally.into_counts();
             if counts.is_empty() {
                 return Err(Error::invalid_input(format!(
                     "feature '{name}': no valid current value ({nulls} nulls, {violations} violations)"

@@ -269,7 +269,8 @@ impl TryFrom<RawPsiBaseline> for PsiBaseline {
 impl PsiBaseline {
     /// Bins a reference sample by its quantiles (see the module documentation).
     ///
-    /// Sorts a copy of the sample: `O(n log n)`.
+    /// Sorts a copy of the sample unless it is sorted already: `O(n log n)`, `O(n)` for a
+    /// sorted sample (no copy then).
     ///
     /// # Errors
     ///
@@ -278,15 +279,20 @@ impl PsiBaseline {
     pub fn fit(reference: &[f64], config: PsiConfig) -> Result<Self> {
         config.check()?;
         check_sample("reference", reference)?;
-        let mut sorted = reference.to_vec();
-        if !sorted.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
-            super::ks::sort_total(&mut sorted);
+        if reference.is_sorted_by(|a, b| a <= b) {
+            return Ok(Self::fit_sorted(reference, config));
         }
+        let mut sorted = reference.to_vec();
+        super::ks::sort_finite(&mut sorted);
+        Ok(Self::fit_sorted(&sorted, config))
+    }
+
+    fn fit_sorted(sorted: &[f64], config: PsiConfig) -> Self {
         let n = sorted.len();
         let max = sorted[n - 1];
         let bins = config.bins as f64;
         let mut edges: Vec<f64> =
-            (1..config.bins).map(|k| quantile_linear(&sorted, k as f64 / bins)).collect();
+            (1..config.bins).map(|k| quantile_linear(sorted, k as f64 / bins)).collect();
         edges.sort_unstable_by(f64::total_cmp);
         edges.dedup();
         edges.retain(|&e| e < max);
@@ -298,7 +304,7 @@ impl PsiBaseline {
             below = upto;
         }
         counts.push((n - below) as u64);
-        Ok(PsiBaseline { edges, counts, total: n as u64, epsilon: config.epsilon })
+        PsiBaseline { edges, counts, total: n as u64, epsilon: config.epsilon }
     }
 
     /// Interior bin edges `e₁ < … < e_E` (empty for a single bin).
@@ -353,9 +359,29 @@ impl PsiBaseline {
     /// [`Error::InvalidInput`] if the sample is empty or holds NaN or ±∞.
     pub fn psi(&self, current: &[f64]) -> Result<Psi> {
         check_sample("current", current)?;
-        let current_counts = self.bin_counts(current)?;
+        self.psi_of_counts(self.bin_counts(current)?)
+    }
+
+    /// PSI of a current sample already counted in this baseline's bins
+    /// ([`PsiBaseline::bin_counts`]), so a caller that needs the counts too bins once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if there is not one count per bin or the counts add up to 0.
+    pub fn psi_of_counts(&self, current_counts: Vec<u64>) -> Result<Psi> {
+        if current_counts.len() != self.counts.len() {
+            return Err(Error::invalid_input(format!(
+                "{} current counts for {} bins",
+                current_counts.len(),
+                self.counts.len()
+            )));
+        }
+        let total: u64 = current_counts.iter().sum();
+        if total == 0 {
+            return Err(Error::invalid_input("current sample is empty"));
+        }
         let reference = self.proportions();
-        let current = proportions(&current_counts, current.len() as u64, self.epsilon);
+        let current = proportions(&current_counts, total, self.epsilon);
         let (value, contributions) = psi_terms(&reference, &current);
         Ok(Psi { value, reference, current, current_counts, contributions })
     }
@@ -648,7 +674,7 @@ struct Cdf {
 impl Cdf {
     fn unweighted(values: &[f64]) -> Self {
         let mut values = values.to_vec();
-        super::ks::sort_total(&mut values);
+        super::ks::sort_finite(&mut values);
         Cdf { values, cumulative: None }
     }
 
@@ -820,10 +846,98 @@ pub fn wasserstein_drift(reference: &[f64], current: &[f64]) -> Result<Wasserste
     Ok(WassersteinDrift { distance, reference_std, normalized })
 }
 
+/// [`wasserstein_drift`] of samples already sorted ascending (checked, `O(n + m)`), with
+/// the reference's population standard deviation given (a baseline keeps it): no copy, no
+/// sort.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] if a sample is empty, holds NaN or ±∞, or is not sorted, or
+/// `reference_std` is negative or not finite.
+pub fn wasserstein_drift_sorted(
+    reference: &[f64],
+    current: &[f64],
+    reference_std: f64,
+) -> Result<WassersteinDrift> {
+    for (name, values) in [("reference", reference), ("current", current)] {
+        check_sample(name, values)?;
+        if let Some(i) = values.windows(2).position(|w| w[1] < w[0]) {
+            return Err(Error::invalid_input(format!(
+                "{name} is not sorted ascending at index {}",
+                i + 1
+            )));
+        }
+    }
+    if !(reference_std.is_finite() && reference_std >= 0.0) {
+        return Err(Error::invalid_input(format!(
+            "reference_std must be finite and >= 0, got {reference_std}"
+        )));
+    }
+    let distance = cdf_l1_sorted(reference, current);
+    let normalized = (reference_std > 0.0).then(|| distance / reference_std);
+    Ok(WassersteinDrift { distance, reference_std, normalized })
+}
+
+/// [`cdf_l1`] of two unweighted sorted samples, borrowed.
+fn cdf_l1_sorted(a: &[f64], b: &[f64]) -> f64 {
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    let next = |i: usize, j: usize| match (a.get(i), b.get(j)) {
+        (Some(&x), Some(&y)) => Some(x.min(y)),
+        (Some(&x), None) => Some(x),
+        (None, Some(&y)) => Some(y),
+        (None, None) => None,
+    };
+    let (mut i, mut j) = (0, 0);
+    let mut sum = 0.0f64;
+    let mut compensation = 0.0f64;
+    let Some(mut x) = next(0, 0) else { return 0.0 };
+    loop {
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        let Some(z) = next(i, j) else { break };
+        let term = (i as f64 / na - j as f64 / nb).abs() * (z - x);
+        let t = sum + term;
+        compensation += if sum >= term { (sum - t) + term } else { (term - t) + sum };
+        sum = t;
+        x = z;
+    }
+    sum + compensation
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ErrorKind;
+
+    #[test]
+    fn the_sorted_wasserstein_equals_the_copying_one() {
+        let r: Vec<f64> = (0..500).map(|i| f64::from(i % 37) * 0.5).collect();
+        let c: Vec<f64> = (0..300).map(|i| f64::from(i % 23) + 3.0).collect();
+        let want = wasserstein_drift(&r, &c).unwrap();
+        let (mut rs, mut cs) = (r.clone(), c.clone());
+        rs.sort_unstable_by(f64::total_cmp);
+        cs.sort_unstable_by(f64::total_cmp);
+        let got = wasserstein_drift_sorted(&rs, &cs, want.reference_std).unwrap();
+        assert!((got.distance - want.distance).abs() <= 1e-12 * want.distance);
+        assert_eq!(got.normalized.is_some(), want.normalized.is_some());
+        let e = wasserstein_drift_sorted(&r, &cs, 1.0).unwrap_err();
+        assert!(e.to_string().contains("not sorted"), "{e}");
+        assert!(wasserstein_drift_sorted(&rs, &cs, f64::NAN).is_err());
+    }
+
+    #[test]
+    fn psi_of_counts_equals_psi() {
+        let r: Vec<f64> = (0..1000).map(f64::from).collect();
+        let c: Vec<f64> = (300..900).map(f64::from).collect();
+        let b = PsiBaseline::fit(&r, PsiConfig::default()).unwrap();
+        assert_eq!(b.psi_of_counts(b.bin_counts(&c).unwrap()).unwrap(), b.psi(&c).unwrap());
+        assert!(b.psi_of_counts(vec![0; 10]).is_err());
+        assert!(b.psi_of_counts(vec![1; 3]).is_err());
+    }
 
     #[test]
     fn quantiles_equal_numpy_linear() {

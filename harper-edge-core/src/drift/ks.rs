@@ -226,7 +226,7 @@ pub struct SortedSample {
 }
 
 impl SortedSample {
-    /// Sorts `values` in place (`sort_unstable_by(f64::total_cmp)`, `O(n log n)`).
+    /// Sorts `values` in place ([`sort_finite`], `O(n log n)`).
     ///
     /// # Errors
     ///
@@ -277,67 +277,17 @@ impl SortedSample {
 
     fn sorting(mut values: Vec<f64>, name: &str) -> Result<Self> {
         check_no_nan(&values, name)?;
-        sort_total(&mut values);
+        sort_finite(&mut values);
         Ok(SortedSample { values })
     }
 }
 
-/// Below this many values [`sort_total`] uses the comparison sort.
-const RADIX_MIN: usize = 4096;
-/// Bits per radix digit: 6 passes cover the 64 bits.
-const DIGIT_BITS: u32 = 11;
-const DIGITS: usize = 6;
-const BUCKETS: usize = 1 << DIGIT_BITS;
-
-/// The `u64` whose unsigned order is [`f64::total_cmp`]'s order of `x`.
-fn order_key(x: f64) -> u64 {
-    let bits = x.to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
-}
-
-fn from_order_key(k: u64) -> f64 {
-    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
-}
-
-/// Sorts `values` ascending in [`f64::total_cmp`] order — the same result as
-/// `sort_unstable_by(f64::total_cmp)` (values equal in that order have the same bits, so
-/// stability cannot show) — by an LSD radix sort on order-preserving `u64` keys for large
-/// inputs: six passes of 11 bits, a pass skipped when every key has the same digit (the
-/// exponent bits of data of one scale often do). `O(n)` time, `16·n` bytes of scratch.
-pub(crate) fn sort_total(values: &mut [f64]) {
-    if values.len() < RADIX_MIN {
-        values.sort_unstable_by(f64::total_cmp);
-        return;
-    }
-    let mut keys: Vec<u64> = values.iter().map(|&v| order_key(v)).collect();
-    let mut counts = vec![[0usize; BUCKETS]; DIGITS];
-    for &k in &keys {
-        for (d, c) in counts.iter_mut().enumerate() {
-            c[((k >> (DIGIT_BITS as usize * d)) as usize) & (BUCKETS - 1)] += 1;
-        }
-    }
-    let mut scratch = vec![0u64; keys.len()];
-    for (d, c) in counts.iter().enumerate() {
-        if c.contains(&keys.len()) {
-            continue;
-        }
-        let mut offsets = [0usize; BUCKETS];
-        let mut sum = 0;
-        for (o, &n) in offsets.iter_mut().zip(c.iter()) {
-            *o = sum;
-            sum += n;
-        }
-        let shift = DIGIT_BITS as usize * d;
-        for &k in &keys {
-            let b = ((k >> shift) as usize) & (BUCKETS - 1);
-            scratch[offsets[b]] = k;
-            offsets[b] += 1;
-        }
-        std::mem::swap(&mut keys, &mut scratch);
-    }
-    for (v, &k) in values.iter_mut().zip(&keys) {
-        *v = from_order_key(k);
-    }
+/// Sorts NaN-free values ascending with `partial_cmp` (about a quarter faster than
+/// `total_cmp` on large samples). `-0.0` and `0.0` compare equal, so they may come in either
+/// order — as in numpy's sort; no statistic here tells them apart. A NaN (excluded by every
+/// caller) would be treated as equal to everything, never a panic.
+pub(crate) fn sort_finite(values: &mut [f64]) {
+    values.sort_unstable_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
 }
 
 fn check_no_nan(values: &[f64], name: &str) -> Result<()> {
@@ -1316,35 +1266,6 @@ fn ldexp(mut x: f64, mut e: i32) -> f64 {
         }
     }
     x * pow2(e)
-}
-
-#[cfg(test)]
-mod radix_tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn radix_sort_equals_the_comparison_sort(
-            mut v in proptest::collection::vec(
-                prop_oneof![
-                    any::<f64>().prop_filter("no NaN", |x| !x.is_nan()),
-                    Just(0.0),
-                    Just(-0.0),
-                    Just(f64::INFINITY),
-                    Just(f64::NEG_INFINITY),
-                    (-3i32..3).prop_map(f64::from),
-                ],
-                RADIX_MIN..RADIX_MIN * 3,
-            )
-        ) {
-            let mut expected = v.clone();
-            expected.sort_unstable_by(f64::total_cmp);
-            sort_total(&mut v);
-            let bits = |x: &[f64]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            prop_assert_eq!(bits(&v), bits(&expected));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -126,6 +126,9 @@ impl DataQuality {
             let name = feature.name().to_string();
             let schema = &feature.schema;
             let (mut nulls, mut outliers, mut out_of_range, mut unknown) = (0u64, 0u64, 0u64, 0u64);
+            // Whether a category is known, remembered by the address and length of its text
+            // (columns from the bindings share one string per category); at most 64 entries.
+            let mut known_by_address: Vec<((usize, usize), bool)> = Vec::new();
             match column {
                 None => {
                     nulls = rows as u64;
@@ -144,7 +147,18 @@ impl DataQuality {
                                 }
                             }
                             (FeatureKind::Categorical, Value::Text(s)) => {
-                                if !feature.is_known_category(s) {
+                                let address = (s.as_ptr() as usize, s.len());
+                                let known = match known_by_address.iter().find(|e| e.0 == address) {
+                                    Some(&(_, known)) => known,
+                                    None => {
+                                        let known = feature.is_known_category(s);
+                                        if known_by_address.len() < 64 {
+                                            known_by_address.push((address, known));
+                                        }
+                                        known
+                                    }
+                                };
+                                if !known {
                                     unknown += 1;
                                 }
                             }
