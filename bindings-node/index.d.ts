@@ -772,6 +772,11 @@ export interface InMemoryOptions {
    * thread: the host calls `tick()` itself.
    */
   tickIntervalMs?: number | null
+  /**
+   * Calls kept in the drift window of each model version with a baseline (default 10000):
+   * a uniform sample of the calls since the last window check.
+   */
+  driftSampleSize?: number
 }
 
 /** Labelled predictions: `correct` of `total`. */
@@ -846,6 +851,11 @@ export interface OpenOptions {
    * thread: the host calls `tick()` itself.
    */
   tickIntervalMs?: number | null
+  /**
+   * Calls kept in the drift window of each model version with a baseline (default 10000):
+   * a uniform sample of the calls since the last window check.
+   */
+  driftSampleSize?: number
 }
 
 /**

@@ -46,6 +46,9 @@ pub struct OpenOptions {
     /// thread: the host calls `tick()` itself.
     #[napi(ts_type = "number | null")]
     pub tick_interval_ms: Option<Either<f64, Null>>,
+    /// Calls kept in the drift window of each model version with a baseline (default 10000):
+    /// a uniform sample of the calls since the last window check.
+    pub drift_sample_size: Option<f64>,
 }
 
 impl OpenOptions {
@@ -56,6 +59,7 @@ impl OpenOptions {
             sample_rate: self.sample_rate,
             retention_ms: self.retention_ms,
             tick_interval_ms: self.tick_interval_ms,
+            drift_sample_size: self.drift_sample_size,
         }
     }
 }
@@ -83,6 +87,9 @@ pub struct InMemoryOptions {
     /// thread: the host calls `tick()` itself.
     #[napi(ts_type = "number | null")]
     pub tick_interval_ms: Option<Either<f64, Null>>,
+    /// Calls kept in the drift window of each model version with a baseline (default 10000):
+    /// a uniform sample of the calls since the last window check.
+    pub drift_sample_size: Option<f64>,
 }
 
 impl InMemoryOptions {
@@ -93,13 +100,14 @@ impl InMemoryOptions {
             sample_rate: self.sample_rate,
             retention_ms: self.retention_ms,
             tick_interval_ms: self.tick_interval_ms,
+            drift_sample_size: self.drift_sample_size,
         }
     }
 }
 
 /// The telemetry settings of both options objects, as the engine builder takes them.
 const TELEMETRY_KEYS: &str =
-    "eventCapacity?, overflow?, sampleRate?, retentionMs?, tickIntervalMs?";
+    "eventCapacity?, overflow?, sampleRate?, retentionMs?, tickIntervalMs?, driftSampleSize?";
 
 /// What `registerModel` needs: name, version, and the model file as `path` or `bytes`.
 #[napi(object, js_name = "ModelRegistration", object_to_js = false)]

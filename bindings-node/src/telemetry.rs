@@ -28,6 +28,7 @@ pub struct TelemetrySettings {
     pub sample_rate: Option<f64>,
     pub retention_ms: Option<Either<f64, Null>>,
     pub tick_interval_ms: Option<Either<f64, Null>>,
+    pub drift_sample_size: Option<f64>,
 }
 
 impl TelemetrySettings {
@@ -46,6 +47,9 @@ impl TelemetrySettings {
         }
         if let Some(retention) = self.retention_ms {
             config = config.retention(millis(retention, "options.retentionMs")?);
+        }
+        if let Some(n) = self.drift_sample_size {
+            config = config.drift_sample_size(convert::size(n, "options.driftSampleSize")?);
         }
         config.validate()?;
         let tick = match self.tick_interval_ms {

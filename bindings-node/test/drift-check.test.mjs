@@ -140,3 +140,12 @@ test('the engine checks its window of calls and stores the rows', async () => {
   throwsWithCode(() => engine.baseline('other:1'), 'HARPER_EDGE_NOT_FOUND')
   throwsWithCode(() => engine.driftMetrics('iris', { driftType: 'x' }), 'HARPER_EDGE_INVALID_INPUT', /driftType/)
 })
+
+test('the drift window size is a setting', async () => {
+  throwsWithCode(() => Engine.inMemory({ driftSampleSize: 0 }), 'HARPER_EDGE_INVALID_INPUT', /driftSampleSize|drift_sample_size/)
+  const engine = await irisEngine(Engine.inMemory({ driftSampleSize: 5, tickIntervalMs: null }))
+  engine.setBaseline('iris:1', Baseline.fit({ 'input[0]': new Float64Array([4, 5, 6, 7]) }))
+  for (let i = 0; i < 40; i++) await engine.infer('iris:1', new Float32Array([4 + (i % 4), 3, 4, 1]))
+  const r = engine.checkDrift('iris:1')
+  assert.deepEqual([r.window.calls, r.window.sampled], [40, 5])
+})

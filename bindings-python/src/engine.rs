@@ -53,11 +53,13 @@ impl PyEngine {
         sample_rate=1.0,
         retention=Seconds::of(RETENTION_SECONDS),
         tick_interval=Seconds::of(1.0),
+        drift_sample_size=10_000,
     ))]
     // The text signature spells out the defaults `Seconds::of` hides from pyo3 (help(),
     // inspect and stubtest show it).
     #[pyo3(text_signature = "(home=None, *, event_capacity=100000, overflow='drop_oldest', \
-                             sample_rate=1.0, retention=2592000.0, tick_interval=1.0)")]
+                             sample_rate=1.0, retention=2592000.0, tick_interval=1.0, \
+                             drift_sample_size=10000)")]
     #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
     fn open(
         py: Python<'_>,
@@ -67,9 +69,16 @@ impl PyEngine {
         sample_rate: f64,
         retention: Seconds,
         tick_interval: Seconds,
+        drift_sample_size: i64,
     ) -> PyResult<Self> {
-        let settings =
-            TelemetrySettings { event_capacity, overflow, sample_rate, retention, tick_interval };
+        let settings = TelemetrySettings {
+            event_capacity,
+            overflow,
+            sample_rate,
+            retention,
+            tick_interval,
+            drift_sample_size,
+        };
         let home = home.unwrap_or_else(Engine::default_home);
         let inner = py.run_core(|| {
             // Settings first: invalid ones create no directory.
@@ -85,7 +94,8 @@ impl PyEngine {
     /// writes, `overflow` (`"drop_oldest"` or `"reject"`) when the buffer is full,
     /// `sample_rate` share of successful calls whose raw event is kept, `retention` of stored
     /// events (seconds or a timedelta; `None` keeps them forever), `tick_interval` of the
-    /// background writer (`None`: no thread, call `tick()` yourself).
+    /// background writer (`None`: no thread, call `tick()` yourself), `drift_sample_size`
+    /// calls kept in the drift window of each model version with a baseline.
     #[staticmethod]
     #[pyo3(signature = (
         *,
@@ -94,9 +104,11 @@ impl PyEngine {
         sample_rate=1.0,
         retention=Seconds::of(RETENTION_SECONDS),
         tick_interval=Seconds::of(1.0),
+        drift_sample_size=10_000,
     ))]
     #[pyo3(text_signature = "(*, event_capacity=100000, overflow='drop_oldest', sample_rate=1.0, \
-                             retention=2592000.0, tick_interval=1.0)")]
+                             retention=2592000.0, tick_interval=1.0, drift_sample_size=10000)")]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
     fn in_memory(
         py: Python<'_>,
         event_capacity: i64,
@@ -104,9 +116,16 @@ impl PyEngine {
         sample_rate: f64,
         retention: Seconds,
         tick_interval: Seconds,
+        drift_sample_size: i64,
     ) -> PyResult<Self> {
-        let settings =
-            TelemetrySettings { event_capacity, overflow, sample_rate, retention, tick_interval };
+        let settings = TelemetrySettings {
+            event_capacity,
+            overflow,
+            sample_rate,
+            retention,
+            tick_interval,
+            drift_sample_size,
+        };
         let inner = py.run_core(|| settings.builder()?.build())?;
         Ok(PyEngine { inner, home: None })
     }

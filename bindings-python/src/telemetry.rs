@@ -361,6 +361,7 @@ pub(crate) struct TelemetrySettings<'a> {
     pub(crate) sample_rate: f64,
     pub(crate) retention: Seconds,
     pub(crate) tick_interval: Seconds,
+    pub(crate) drift_sample_size: i64,
 }
 
 impl TelemetrySettings<'_> {
@@ -377,7 +378,14 @@ impl TelemetrySettings<'_> {
                 self.event_capacity
             ))
         })?;
+        let drift_sample_size = usize::try_from(self.drift_sample_size).map_err(|_| {
+            Error::invalid_input(format!(
+                "telemetry drift_sample_size must be at least 1, got {}",
+                self.drift_sample_size
+            ))
+        })?;
         let config = TelemetryConfig::new()
+            .drift_sample_size(drift_sample_size)
             .event_capacity(capacity)
             .overflow(self.overflow.parse::<Overflow>()?)
             .sample_rate(self.sample_rate)

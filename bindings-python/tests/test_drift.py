@@ -179,3 +179,22 @@ def test_numbers_can_be_categories() -> None:
     assert f["drift_method"] == "chi2" and f["drifted"]
     assert r.quality["unknown_categories"] == {"zip": 10}
     assert f["current_summary"]["counts"] == {"10115": 50, "99999": 10}
+
+
+def test_the_drift_window_size_is_a_setting() -> None:
+    with pytest.raises(harper_edge.InvalidInputError, match="drift_sample_size"):
+        harper_edge.Engine.in_memory(drift_sample_size=0)
+    e = harper_edge.Engine.in_memory(drift_sample_size=5, tick_interval=None)
+    e.register_model("iris", "1", harper_edge_iris())
+    rows = np.random.default_rng(1).uniform(1, 7, (40, 4)).astype(np.float32)
+    e.set_baseline("iris:1", Baseline.fit({"input[0]": rows[:, 0].astype(np.float64)}))
+    for r in rows:
+        e.infer("iris:1", r[None, :])
+    window = e.check_drift("iris:1").to_dict()["window"]
+    assert (window["calls"], window["sampled"]) == (40, 5)
+
+
+def harper_edge_iris() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[2] / "tests" / "data" / "iris_logreg.onnx")

@@ -198,17 +198,8 @@ fn load(path: &Path, ignore: &BTreeSet<&str>) -> Result<Baseline> {
     for name in ignore.iter().filter(|n| baseline.feature(n).is_none()) {
         warn(&format!("--ignore names '{name}', which is not a feature of {}", path.display()));
     }
-    // The core has no way to drop features from a baseline: edit its JSON, which
-    // `from_json` checks again.
-    let mut value: serde_json::Value = serde_json::from_str(&text)?;
-    if let Some(features) = value.get_mut("features").and_then(serde_json::Value::as_array_mut) {
-        features.retain(|f| {
-            f.pointer("/schema/name")
-                .and_then(serde_json::Value::as_str)
-                .is_none_or(|n| !ignore.contains(n))
-        });
-    }
-    Baseline::from_json(&value.to_string())
+    let ignored: Vec<&str> = ignore.iter().copied().collect();
+    Ok(baseline.without(&ignored))
 }
 
 /// Reads the current file with the baseline's kinds.

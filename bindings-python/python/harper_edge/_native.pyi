@@ -67,6 +67,7 @@ class Engine:
         sample_rate: float = 1.0,
         retention: _Seconds | None = 2_592_000.0,
         tick_interval: _Seconds | None = 1.0,
+        drift_sample_size: int = 10_000,
     ) -> Engine:
         """An engine on the embedded SQLite store in directory ``home`` (created if
         missing); by default ``$HARPER_EDGE_HOME``, else ``./.harper-edge``. The
@@ -84,6 +85,7 @@ class Engine:
         sample_rate: float = 1.0,
         retention: _Seconds | None = 2_592_000.0,
         tick_interval: _Seconds | None = 1.0,
+        drift_sample_size: int = 10_000,
     ) -> Engine:
         """An engine whose records live in memory only.
 
@@ -102,6 +104,9 @@ class Engine:
         - ``tick_interval``: how often a background thread calls ``tick`` (seconds or
           a ``timedelta``, default 1 s); ``None`` starts no thread: call ``tick``
           yourself.
+        - ``drift_sample_size``: calls kept in the drift window of each model version
+          with a baseline (a uniform sample of the calls since the last window check;
+          at least 1).
 
         An invalid setting raises ``InvalidInputError`` naming it; a value of the
         wrong type raises ``TypeError``.

@@ -748,6 +748,21 @@ impl Baseline {
         Ok(Baseline { config, features })
     }
 
+    /// The baseline without the features named in `names` (names that are not features are
+    /// ignored): for checking data that leaves some features out on purpose.
+    #[must_use]
+    pub fn without(&self, names: &[&str]) -> Baseline {
+        Baseline {
+            config: self.config,
+            features: self
+                .features
+                .iter()
+                .filter(|f| !names.contains(&f.name()))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The configuration it was fitted with.
     pub fn config(&self) -> &BaselineConfig {
         &self.config
@@ -966,6 +981,22 @@ impl<'a> CategoryTally<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_drops_the_named_features_only() {
+        let x = [1.0, 2.0, 3.0];
+        let c = [Some("a"), None, Some("b")];
+        let b = Baseline::fit(
+            &[FeatureSchema::numeric("x"), FeatureSchema::categorical("c")],
+            &[("x", Column::Numeric(&x)), ("c", Column::Categorical(&c))],
+            BaselineConfig::default(),
+        )
+        .unwrap();
+        let only_c = b.without(&["x", "nope"]);
+        assert_eq!(only_c.features().len(), 1);
+        assert_eq!(only_c.feature("c"), b.feature("c"));
+        assert_eq!(Baseline::from_json(&only_c.to_json().unwrap()).unwrap(), only_c);
+    }
 
     #[test]
     fn category_tally_counts_by_value_whatever_the_addresses() {

@@ -554,23 +554,34 @@ fn feature_drift(
             let cur = sorted.as_slice();
             let cur_bins = stats.psi.bin_counts(cur).map_err(named)?;
             let reference = stats.sample.as_slice();
-            if method == DriftMethod::Ks {
-                let t = ks::ks_2samp_sorted(
-                    &stats.sample,
-                    &sorted,
-                    Alternative::TwoSided,
-                    ks::Method::Auto,
-                )
-                .map_err(named)?;
+            let wants_w1 = config.compute_wasserstein || method == DriftMethod::Wasserstein;
+            let normalise = |d: f64| if stats.sd > 0.0 { d / stats.sd } else { d };
+            if method == DriftMethod::Ks && wants_w1 {
+                // One merge pass for both (the merge is most of their cost).
+                let (t, w1) =
+                    ks::ks_2samp_sorted_with_wasserstein(&stats.sample, &sorted).map_err(named)?;
                 r.score = t.statistic;
                 r.p = Some(t.p_value);
+                r.wasserstein = Some(normalise(w1));
+            } else {
+                if method == DriftMethod::Ks {
+                    let t = ks::ks_2samp_sorted(
+                        &stats.sample,
+                        &sorted,
+                        Alternative::TwoSided,
+                        ks::Method::Auto,
+                    )
+                    .map_err(named)?;
+                    r.score = t.statistic;
+                    r.p = Some(t.p_value);
+                }
+                if wants_w1 {
+                    let w = wasserstein_drift_sorted(reference, cur, stats.sd).map_err(named)?;
+                    r.wasserstein = Some(w.normalized.unwrap_or(w.distance));
+                }
             }
             if config.compute_psi || method == DriftMethod::Psi {
                 r.psi = Some(stats.psi.psi_of_counts(cur_bins.clone()).map_err(named)?.value);
-            }
-            if config.compute_wasserstein || method == DriftMethod::Wasserstein {
-                let w = wasserstein_drift_sorted(reference, cur, stats.sd).map_err(named)?;
-                r.wasserstein = Some(w.normalized.unwrap_or(w.distance));
             }
             if method == DriftMethod::Js {
                 let p: Vec<f64> = stats.psi.counts().iter().map(|&c| c as f64).collect();

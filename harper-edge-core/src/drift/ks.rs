@@ -362,6 +362,61 @@ pub fn ks_2samp_sorted(
     Ok(KsResult { statistic, p_value, statistic_location, statistic_sign, method })
 }
 
+/// [`ks_2samp_sorted`] (two-sided, [`Method::Auto`]) and the Wasserstein-1 distance of the
+/// same samples (as [`super::distance::wasserstein`]) in one merge pass: the drift check
+/// needs both, and the merge of two large interleaved samples is what they cost.
+///
+/// # Errors
+///
+/// As [`ks_2samp_sorted`].
+pub fn ks_2samp_sorted_with_wasserstein(
+    reference: &SortedSample,
+    current: &SortedSample,
+) -> Result<(KsResult, f64)> {
+    let (a, b) = (reference.as_slice(), current.as_slice());
+    check_not_empty(a.len(), b.len())?;
+    let mut w1 = Wasserstein1::new(a.len(), b.len());
+    let ext = ecdf_pass(a, b, |i, j, v, next| w1.add(i, j, v, next));
+    let d_minus = (-ext.min_diff).clamp(0.0, 1.0) + 0.0;
+    let (statistic, statistic_location, statistic_sign) = if d_minus > ext.max_diff {
+        (d_minus, ext.min_loc, -1)
+    } else {
+        (ext.max_diff, ext.max_loc, 1)
+    };
+    let (p_value, method) =
+        p_value(statistic, a.len(), b.len(), Alternative::TwoSided, Method::Auto)?;
+    Ok((KsResult { statistic, p_value, statistic_location, statistic_sign, method }, w1.value()))
+}
+
+/// `Σ |i/n₁ − j/n₂| (z − v)` over the pooled distinct values, compensated (Neumaier).
+struct Wasserstein1 {
+    n1: f64,
+    n2: f64,
+    sum: f64,
+    compensation: f64,
+}
+
+impl Wasserstein1 {
+    #[allow(clippy::cast_precision_loss)]
+    fn new(n1: usize, n2: usize) -> Self {
+        Wasserstein1 { n1: n1 as f64, n2: n2 as f64, sum: 0.0, compensation: 0.0 }
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn add(&mut self, i: usize, j: usize, v: f64, next: Option<f64>) {
+        let Some(z) = next else { return };
+        let term = (i as f64 / self.n1 - j as f64 / self.n2).abs() * (z - v);
+        let t = self.sum + term;
+        self.compensation +=
+            if self.sum >= term { (self.sum - t) + term } else { (term - t) + self.sum };
+        self.sum = t;
+    }
+
+    fn value(&self) -> f64 {
+        self.sum + self.compensation
+    }
+}
+
 fn check_not_empty(n1: usize, n2: usize) -> Result<()> {
     if n1 == 0 {
         return Err(Error::invalid_input("reference sample is empty"));
@@ -381,8 +436,19 @@ struct Extremes {
 }
 
 /// One merge pass over two sorted, non-empty samples without NaN.
-#[allow(clippy::cast_precision_loss)]
 fn ecdf_extremes(a: &[f64], b: &[f64]) -> Extremes {
+    ecdf_pass(a, b, |_, _, _, _| {})
+}
+
+/// The merge pass of [`ecdf_extremes`], calling `visit(i, j, v, next)` at each distinct
+/// pooled value `v` once both samples are consumed up to it (`next`: the following pooled
+/// value, `None` at the end).
+#[allow(clippy::cast_precision_loss)]
+fn ecdf_pass(
+    a: &[f64],
+    b: &[f64],
+    mut visit: impl FnMut(usize, usize, f64, Option<f64>),
+) -> Extremes {
     let (n1, n2) = (a.len(), b.len());
     // numpy.linspace(0, 1, n + 1): k · (1/n), the last value exactly 1.
     let (step1, step2) = (1.0 / n1 as f64, 1.0 / n2 as f64);
@@ -414,6 +480,13 @@ fn ecdf_extremes(a: &[f64], b: &[f64]) -> Extremes {
         while j < n2 && b[j] <= v {
             j += 1;
         }
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) => Some(x.min(y)),
+            (Some(&x), None) => Some(x),
+            (None, Some(&y)) => Some(y),
+            (None, None) => None,
+        };
+        visit(i, j, v, next);
         let f1 = if i == n1 { 1.0 } else { i as f64 * step1 };
         let f2 = if j == n2 { 1.0 } else { j as f64 * step2 };
         let diff = f1 - f2;
@@ -1266,6 +1339,31 @@ fn ldexp(mut x: f64, mut e: i32) -> f64 {
         }
     }
     x * pow2(e)
+}
+
+#[cfg(test)]
+mod fused_tests {
+    use super::*;
+    use crate::drift::distance::wasserstein;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_fused_pass_equals_ks_and_wasserstein_apart(
+            a in proptest::collection::vec(-50i32..50, 1..300),
+            b in proptest::collection::vec(-50i32..50, 1..300),
+            scale in prop_oneof![Just(1.0), Just(0.37)],
+        ) {
+            let a: Vec<f64> = a.into_iter().map(|x| f64::from(x) * scale).collect();
+            let b: Vec<f64> = b.into_iter().map(|x| f64::from(x) * scale + 1.5).collect();
+            let (sa, sb) = (SortedSample::new(a.clone()).unwrap(), SortedSample::new(b.clone()).unwrap());
+            let (ks, w1) = ks_2samp_sorted_with_wasserstein(&sa, &sb).unwrap();
+            let alone = ks_2samp_sorted(&sa, &sb, Alternative::TwoSided, Method::Auto).unwrap();
+            prop_assert_eq!(ks, alone);
+            let want = wasserstein(&a, &b).unwrap();
+            prop_assert!((w1 - want).abs() <= 1e-12 * want.max(1.0), "{} vs {}", w1, want);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{Baseline, Column, FeatureKind, Value, match_columns};
+use super::baseline::{Baseline, Column, FeatureBaseline, FeatureKind, Value, match_columns};
 use crate::clock::Timestamp;
 use crate::error::Result;
 
@@ -73,7 +73,8 @@ pub struct DataQuality;
 
 impl DataQuality {
     /// Checks current columns against a baseline (see the module documentation).
-    /// `O(rows × features)`, plus a category lookup per categorical value.
+    /// `O(rows × features)`, plus a category lookup per categorical value; features are
+    /// counted in parallel on all cores.
     ///
     /// # Errors
     ///
@@ -109,7 +110,6 @@ impl DataQuality {
         timestamp: Timestamp,
     ) -> Result<DataQualityMetrics> {
         let (rows, matched) = match_columns(baseline.schema(), columns)?;
-        let mut violating = vec![false; rows];
         let mut m = DataQualityMetrics {
             id: format!("{model_name}:{model_version}:{}", timestamp.as_millis()),
             model_name: model_name.to_string(),
@@ -122,66 +122,117 @@ impl DataQuality {
             range_violations: BTreeMap::new(),
             unknown_categories: BTreeMap::new(),
         };
-        for (feature, column) in baseline.features().iter().zip(matched) {
+        let jobs: Vec<(&FeatureBaseline, Option<Column<'_>>)> =
+            baseline.features().iter().zip(matched).collect();
+        // Features on all cores, each thread taking the next; rows that violate are listed
+        // per feature (rarely any) and merged.
+        let threads = super::thread_count(None, jobs.len());
+        let counted = super::par_map(&jobs, threads, |&(f, c)| feature_quality(f, c, rows))?;
+        let mut violating: Option<Vec<bool>> = None;
+        for ((feature, _), q) in jobs.iter().zip(counted) {
             let name = feature.name().to_string();
-            let schema = &feature.schema;
-            let (mut nulls, mut outliers, mut out_of_range, mut unknown) = (0u64, 0u64, 0u64, 0u64);
-            // Whether a category is known, remembered by the address and length of its text
-            // (columns from the bindings share one string per category); at most 64 entries.
-            let mut known_by_address: Vec<((usize, usize), bool)> = Vec::new();
-            match column {
-                None => {
-                    nulls = rows as u64;
-                    violating.iter_mut().for_each(|v| *v = true);
-                }
-                Some(column) => {
-                    for (row, violates) in violating.iter_mut().enumerate() {
-                        match (schema.kind, column.get(row).unwrap_or(Value::Null)) {
-                            (_, Value::Null) => nulls += 1,
-                            (FeatureKind::Numeric, Value::Number(x)) if x.is_finite() => {
-                                if feature.numeric.as_ref().is_some_and(|s| s.is_outlier(x)) {
-                                    outliers += 1;
-                                }
-                                if schema.range.is_some_and(|(lo, hi)| x < lo || x > hi) {
-                                    out_of_range += 1;
-                                }
-                            }
-                            (FeatureKind::Categorical, Value::Text(s)) => {
-                                let address = (s.as_ptr() as usize, s.len());
-                                let known = match known_by_address.iter().find(|e| e.0 == address) {
-                                    Some(&(_, known)) => known,
-                                    None => {
-                                        let known = feature.is_known_category(s);
-                                        if known_by_address.len() < 64 {
-                                            known_by_address.push((address, known));
-                                        }
-                                        known
-                                    }
-                                };
-                                if !known {
-                                    unknown += 1;
-                                }
-                            }
-                            _ => *violates = true,
-                        }
-                    }
-                }
-            }
-            let rate = if rows == 0 { 0.0 } else { nulls as f64 / rows as f64 };
-            match schema.kind {
+            let rate = if rows == 0 { 0.0 } else { q.nulls as f64 / rows as f64 };
+            match feature.schema.kind {
                 FeatureKind::Numeric => {
-                    m.outlier_counts.insert(name.clone(), outliers);
-                    if schema.range.is_some() {
-                        m.range_violations.insert(name.clone(), out_of_range);
+                    m.outlier_counts.insert(name.clone(), q.outliers);
+                    if feature.schema.range.is_some() {
+                        m.range_violations.insert(name.clone(), q.out_of_range);
                     }
                 }
                 FeatureKind::Categorical => {
-                    m.unknown_categories.insert(name.clone(), unknown);
+                    m.unknown_categories.insert(name.clone(), q.unknown);
                 }
             }
             m.null_rates.insert(name, rate);
+            match q.violations {
+                Violations::None => {}
+                Violations::All => violating = Some(vec![true; rows]),
+                Violations::Rows(list) => {
+                    let flags = violating.get_or_insert_with(|| vec![false; rows]);
+                    for r in list {
+                        flags[r] = true;
+                    }
+                }
+            }
         }
-        m.schema_violations = violating.iter().filter(|&&v| v).count() as u64;
+        m.schema_violations = violating.map_or(0, |v| v.iter().filter(|&&x| x).count()) as u64;
         Ok(m)
     }
+}
+
+/// Rows of one feature that violate the schema.
+enum Violations {
+    None,
+    /// The feature's column is missing: every row.
+    All,
+    Rows(Vec<usize>),
+}
+
+/// The counts of one feature.
+struct FeatureQuality {
+    nulls: u64,
+    outliers: u64,
+    out_of_range: u64,
+    unknown: u64,
+    violations: Violations,
+}
+
+fn feature_quality(
+    feature: &FeatureBaseline,
+    column: Option<Column<'_>>,
+    rows: usize,
+) -> FeatureQuality {
+    let mut q = FeatureQuality {
+        nulls: 0,
+        outliers: 0,
+        out_of_range: 0,
+        unknown: 0,
+        violations: Violations::None,
+    };
+    let Some(column) = column else {
+        q.nulls = rows as u64;
+        if rows > 0 {
+            q.violations = Violations::All;
+        }
+        return q;
+    };
+    let schema = &feature.schema;
+    // Whether a category is known, remembered by the address and length of its text
+    // (columns from the bindings share one string per category); at most 64 entries.
+    let mut known_by_address: Vec<((usize, usize), bool)> = Vec::new();
+    let mut violating = Vec::new();
+    for row in 0..rows {
+        match (schema.kind, column.get(row).unwrap_or(Value::Null)) {
+            (_, Value::Null) => q.nulls += 1,
+            (FeatureKind::Numeric, Value::Number(x)) if x.is_finite() => {
+                if feature.numeric.as_ref().is_some_and(|s| s.is_outlier(x)) {
+                    q.outliers += 1;
+                }
+                if schema.range.is_some_and(|(lo, hi)| x < lo || x > hi) {
+                    q.out_of_range += 1;
+                }
+            }
+            (FeatureKind::Categorical, Value::Text(s)) => {
+                let address = (s.as_ptr() as usize, s.len());
+                let known = match known_by_address.iter().find(|e| e.0 == address) {
+                    Some(&(_, known)) => known,
+                    None => {
+                        let known = feature.is_known_category(s);
+                        if known_by_address.len() < 64 {
+                            known_by_address.push((address, known));
+                        }
+                        known
+                    }
+                };
+                if !known {
+                    q.unknown += 1;
+                }
+            }
+            _ => violating.push(row),
+        }
+    }
+    if !violating.is_empty() {
+        q.violations = Violations::Rows(violating);
+    }
+    q
 }
