@@ -13,6 +13,7 @@ use crate::backend::{self, ModelSource, ModelSpec, Session};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::drift::baseline::{Baseline, BaselineConfig};
 use crate::drift::check::DriftMetrics;
+use crate::drift::frame::Frame;
 use crate::drift::quality::DataQualityMetrics;
 use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
@@ -813,13 +814,7 @@ impl Engine {
                 let window = WindowInfo { calls, sampled: calls, from, to };
                 let frame = monitor::events_frame(&mine)?;
                 let labels = monitor::event_labels(&mine)?;
-                let labels = (labels.total > 0).then_some(labels);
-                let result = frame.with_columns(|columns| {
-                    let columns = monitor::baseline_columns(&baseline, columns);
-                    monitor::evaluate(&baseline, &columns, labels, now, Some(window), config)
-                })?;
-                self.store.insert_drift(&result.rows, Some(&result.quality))?;
-                Ok(result)
+                self.check_frame(&baseline, &frame, labels, now, window, config)
             }
             CurrentData::Window => {
                 let sample = self.recorder.enable_drift_sample(&name, &version)?;
@@ -834,13 +829,7 @@ impl Engine {
                     let frame = monitor::calls_frame(&taken.calls)?;
                     let end = Some(Timestamp::from_millis(to.as_millis().saturating_add(1)));
                     let labels = self.store.label_counts(&name, &version, Some(from), end)?;
-                    let labels = (labels.total > 0).then_some(labels);
-                    let result = frame.with_columns(|columns| {
-                        let columns = monitor::baseline_columns(&baseline, columns);
-                        monitor::evaluate(&baseline, &columns, labels, now, Some(window), config)
-                    })?;
-                    self.store.insert_drift(&result.rows, Some(&result.quality))?;
-                    Ok(result)
+                    self.check_frame(&baseline, &frame, labels, now, window, config)
                 };
                 let result = run();
                 if result.is_err() {
@@ -849,6 +838,26 @@ impl Engine {
                 result
             }
         }
+    }
+
+    /// Checks the baseline features among `frame`'s columns (labels count when there are
+    /// any) and stores the rows.
+    fn check_frame(
+        &self,
+        baseline: &ModelBaseline,
+        frame: &Frame,
+        labels: LabelCounts,
+        now: Timestamp,
+        window: WindowInfo,
+        config: &DriftCheckConfig,
+    ) -> Result<DriftCheck> {
+        let labels = (labels.total > 0).then_some(labels);
+        let result = frame.with_columns(|columns| {
+            let columns = monitor::baseline_columns(baseline, columns);
+            monitor::evaluate(baseline, &columns, labels, now, Some(window), config)
+        })?;
+        self.store.insert_drift(&result.rows, Some(&result.quality))?;
+        Ok(result)
     }
 
     /// Stored drift rows matching `query`, newest first.

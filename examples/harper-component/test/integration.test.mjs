@@ -739,12 +739,12 @@ harperTest('drift: a baseline from the table, checks on the table and on given d
 
   // A baseline row changed in the table (as another worker or node would) is loaded by this
   // worker's engine before its next check.
-  const row = (await get('/DriftBaseline/drifty:1')).body
-  assert.equal(row.baseline.features.length, 6, 'the statistics are in the table')
-  const moved = { ...row, createdAt: row.createdAt + 1, source: 'replicated' }
+  const tableRow = (await get('/DriftBaseline/drifty:1')).body
+  assert.equal(tableRow.baseline.features.length, 6, 'the statistics are in the table')
+  const moved = { ...tableRow, createdAt: tableRow.createdAt + 1, source: 'replicated' }
   assert.ok([200, 204].includes((await request('PUT', '/DriftBaseline/drifty:1', moved)).status))
   const reloaded = await get('/monitoring/drift/drifty/baseline')
-  assert.equal(reloaded.body.createdAt, row.createdAt + 1)
+  assert.equal(reloaded.body.createdAt, tableRow.createdAt + 1)
   assert.equal(reloaded.body.source, 'replicated')
   const again = await post('/monitoring/drift/drifty/check', { from: t1 })
   assert.equal(again.status, 200, JSON.stringify(again.body))

@@ -703,7 +703,12 @@ impl Cdf {
 
 /// `Σₖ |F_u(zₖ) − F_v(zₖ)| (zₖ₊₁ − zₖ)` over the merged sorted values.
 fn cdf_l1(u: &Cdf, v: &Cdf) -> f64 {
-    let (a, b) = (&u.values, &v.values);
+    cdf_l1_by(&u.values, &v.values, |i| u.at(i), |j| v.at(j))
+}
+
+/// [`cdf_l1`] of sorted values `a`, `b` with `F_a(x) = fa(#{aᵢ ≤ x})`, `F_b` likewise;
+/// compensated (Neumaier) sum.
+fn cdf_l1_by(a: &[f64], b: &[f64], fa: impl Fn(usize) -> f64, fb: impl Fn(usize) -> f64) -> f64 {
     let next = |i: usize, j: usize| match (a.get(i), b.get(j)) {
         (Some(&x), Some(&y)) => Some(x.min(y)),
         (Some(&x), None) => Some(x),
@@ -722,7 +727,7 @@ fn cdf_l1(u: &Cdf, v: &Cdf) -> f64 {
             j += 1;
         }
         let Some(z) = next(i, j) else { break };
-        let term = (u.at(i) - v.at(j)).abs() * (z - x);
+        let term = (fa(i) - fb(j)).abs() * (z - x);
         let t = sum + term;
         compensation += if sum >= term { (sum - t) + term } else { (term - t) + sum };
         sum = t;
@@ -879,33 +884,10 @@ pub fn wasserstein_drift_sorted(
 }
 
 /// [`cdf_l1`] of two unweighted sorted samples, borrowed.
+#[allow(clippy::cast_precision_loss)]
 fn cdf_l1_sorted(a: &[f64], b: &[f64]) -> f64 {
     let (na, nb) = (a.len() as f64, b.len() as f64);
-    let next = |i: usize, j: usize| match (a.get(i), b.get(j)) {
-        (Some(&x), Some(&y)) => Some(x.min(y)),
-        (Some(&x), None) => Some(x),
-        (None, Some(&y)) => Some(y),
-        (None, None) => None,
-    };
-    let (mut i, mut j) = (0, 0);
-    let mut sum = 0.0f64;
-    let mut compensation = 0.0f64;
-    let Some(mut x) = next(0, 0) else { return 0.0 };
-    loop {
-        while i < a.len() && a[i] <= x {
-            i += 1;
-        }
-        while j < b.len() && b[j] <= x {
-            j += 1;
-        }
-        let Some(z) = next(i, j) else { break };
-        let term = (i as f64 / na - j as f64 / nb).abs() * (z - x);
-        let t = sum + term;
-        compensation += if sum >= term { (sum - t) + term } else { (term - t) + sum };
-        sum = t;
-        x = z;
-    }
-    sum + compensation
+    cdf_l1_by(a, b, |i| i as f64 / na, |j| j as f64 / nb)
 }
 
 #[cfg(test)]
