@@ -249,24 +249,10 @@ def harper_edge_contender():
         raise Skip("harper_edge drift API not available (no harper_edge.Baseline / check_drift)")
 
     def counts(r):
-        d = r.to_dict()
-        n_num = n_cat = None
-        # Split by kind when the dict lists columns; otherwise only the total is known.
-        cols = d.get("columns") if isinstance(d, dict) else None
-        if isinstance(cols, dict):
-            items = cols.items()
-        elif isinstance(cols, list):
-            items = [(c.get("name") or c.get("column"), c) for c in cols if isinstance(c, dict)]
-        else:
-            items = None
-        if items is not None:
-            n_num = sum(1 for name, c in items if name in NUMERIC and c.get("drifted"))
-            n_cat = sum(1 for name, c in items if name in CATEGORICAL and c.get("drifted"))
-            if n_num + n_cat != r.drifted_count:
-                n_num = n_cat = None
-        if n_num is None:
-            return r.drifted_count, None, d
-        return n_num, n_cat, d
+        drifted = [f["feature_name"] for f in r.features if f["drifted"]]
+        n_num = sum(1 for name in drifted if name in NUMERIC)
+        n_cat = sum(1 for name in drifted if name in CATEGORICAL)
+        return n_num, n_cat, r.to_dict()
 
     def run(ref, cur):
         b = harper_edge.Baseline.fit(ref)
