@@ -173,18 +173,10 @@ impl<'py> Table<'py> {
         &self,
         f: impl FnOnce(&[(&str, Column<'_>)]) -> PyResult<R>,
     ) -> PyResult<R> {
-        let decoded: Vec<Vec<Option<&str>>> = self
-            .coded
-            .iter()
-            .map(|c| {
-                let cats = &c.categories;
-                Ok(c.codes
-                    .as_slice()?
-                    .iter()
-                    .map(|&code| usize::try_from(code).ok().map(|i| cats[i].as_str()))
-                    .collect())
-            })
-            .collect::<PyResult<_>>()?;
+        let category_refs: Vec<Vec<&str>> =
+            self.coded.iter().map(|c| c.categories.iter().map(String::as_str).collect()).collect();
+        let codes: Vec<&[i64]> =
+            self.coded.iter().map(|c| c.codes.as_slice()).collect::<PyResult<_>>()?;
         let numeric: Vec<(&str, &[f64])> = self
             .numeric
             .iter()
@@ -193,12 +185,9 @@ impl<'py> Table<'py> {
         self.other.with_columns(|other| {
             let mut all: Vec<(&str, Column<'_>)> = other.to_vec();
             all.extend(numeric.iter().map(|&(n, v)| (n, Column::Numeric(v))));
-            all.extend(
-                self.coded
-                    .iter()
-                    .zip(&decoded)
-                    .map(|(c, d)| (c.name.as_str(), Column::Categorical(d))),
-            );
+            all.extend(self.coded.iter().zip(codes.iter().zip(&category_refs)).map(
+                |(c, (&codes, categories))| (c.name.as_str(), Column::Coded { codes, categories }),
+            ));
             f(&all)
         })
     }
