@@ -52,13 +52,13 @@ fn object_codes(
 ) -> PyResult<Option<(Vec<i64>, Vec<String>)>> {
     let py = array.py();
     let objects = array.as_slice()?;
-    let mut by_pointer: Vec<(usize, i64)> = Vec::new();
+    let mut by_pointer = PointerCodes::new();
     let mut by_value: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut categories: Vec<String> = Vec::new();
     let mut codes = Vec::with_capacity(objects.len());
     for object in objects {
         let pointer = object.as_ptr() as usize;
-        if let Some(&(_, code)) = by_pointer.iter().find(|e| e.0 == pointer) {
+        if let Some(code) = by_pointer.get(pointer) {
             codes.push(code);
             continue;
         }
@@ -81,12 +81,53 @@ fn object_codes(
         } else {
             return Ok(None);
         };
-        if by_pointer.len() < 256 {
-            by_pointer.push((pointer, code));
-        }
+        by_pointer.insert(pointer, code);
         codes.push(code);
     }
     Ok(Some((codes, categories)))
+}
+
+/// Codes by object address: an open-addressing table of 1024 slots (linear probing), holding
+/// at most 512 addresses — beyond that, objects are coded by value only.
+struct PointerCodes {
+    slots: Vec<(usize, i64)>,
+    len: usize,
+}
+
+impl PointerCodes {
+    const SLOTS: usize = 1024;
+
+    fn new() -> Self {
+        PointerCodes { slots: vec![(0, 0); Self::SLOTS], len: 0 }
+    }
+
+    fn slot(pointer: usize) -> usize {
+        // Objects are 16-byte aligned: drop those bits, then a multiplicative hash.
+        ((pointer >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) & (Self::SLOTS - 1)
+    }
+
+    fn get(&self, pointer: usize) -> Option<i64> {
+        let mut i = Self::slot(pointer);
+        loop {
+            match self.slots[i] {
+                (0, _) => return None,
+                (p, code) if p == pointer => return Some(code),
+                _ => i = (i + 1) & (Self::SLOTS - 1),
+            }
+        }
+    }
+
+    fn insert(&mut self, pointer: usize, code: i64) {
+        if self.len >= Self::SLOTS / 2 || pointer == 0 {
+            return;
+        }
+        let mut i = Self::slot(pointer);
+        while self.slots[i].0 != 0 {
+            i = (i + 1) & (Self::SLOTS - 1);
+        }
+        self.slots[i] = (pointer, code);
+        self.len += 1;
+    }
 }
 
 /// Data from Python, lent to the core as columns.

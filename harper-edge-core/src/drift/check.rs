@@ -538,11 +538,18 @@ fn feature_drift(
                 )));
             };
             let mut values = Vec::with_capacity(rows);
-            for i in 0..rows {
-                match column.get(i).unwrap_or(Value::Null) {
-                    Value::Null => nulls += 1,
-                    Value::Number(x) if x.is_finite() => values.push(x),
-                    _ => violations += 1,
+            if let Column::Numeric(slice) = column {
+                // The common case, without a per-row match: NaN is null, ±∞ a violation.
+                values.extend(slice[..rows].iter().copied().filter(|x| x.is_finite()));
+                nulls = slice[..rows].iter().filter(|x| x.is_nan()).count() as u64;
+                violations = (rows - values.len()) as u64 - nulls;
+            } else {
+                for i in 0..rows {
+                    match column.get(i).unwrap_or(Value::Null) {
+                        Value::Null => nulls += 1,
+                        Value::Number(x) if x.is_finite() => values.push(x),
+                        _ => violations += 1,
+                    }
                 }
             }
             if values.is_empty() {
@@ -552,7 +559,7 @@ fn feature_drift(
             }
             let sorted = SortedSample::new(values).map_err(named)?;
             let cur = sorted.as_slice();
-            let cur_bins = stats.psi.bin_counts(cur).map_err(named)?;
+            let cur_bins = stats.psi.bin_counts_sorted(cur);
             let reference = stats.sample.as_slice();
             let wants_w1 = config.compute_wasserstein || method == DriftMethod::Wasserstein;
             let normalise = |d: f64| if stats.sd > 0.0 { d / stats.sd } else { d };
