@@ -91,14 +91,6 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// Names of the categorical features of a schema.
-fn categorical_names<'s>(
-    schema: impl Iterator<Item = &'s harper_edge_core::drift::baseline::FeatureSchema>,
-) -> Vec<String> {
-    use harper_edge_core::drift::baseline::FeatureKind;
-    schema.filter(|f| f.kind == FeatureKind::Categorical).map(|f| f.name.clone()).collect()
-}
-
 /// Options of `Baseline.fit`.
 #[napi(object, object_to_js = false)]
 pub struct FitOptions {
@@ -138,7 +130,12 @@ impl Baseline {
                 Some(schema) => {
                     let schema: Vec<harper_edge_core::drift::baseline::FeatureSchema> =
                         convert::from_json(schema.clone(), "options.schema")?;
-                    categorical_names(schema.iter())
+                    use harper_edge_core::drift::baseline::FeatureKind;
+                    schema
+                        .iter()
+                        .filter(|f| f.kind == FeatureKind::Categorical)
+                        .map(|f| f.name.clone())
+                        .collect()
                 }
                 None => o.as_ref().and_then(|o| o.categorical.clone()).unwrap_or_default(),
             };
@@ -306,10 +303,9 @@ pub fn check_drift(
     sync(|| {
         let (config, _) = check_options(&options)?;
         let b = &baseline.inner;
-        let columns = Columns::decode(&current, "current", &categorical_names(b.schema()))?;
+        let columns = Columns::decode(&current, "current", &b.categorical_names())?;
         let (report, quality) = columns.with(|all| {
-            let known: Vec<(&str, Column<'_>)> =
-                all.iter().filter(|(n, _)| b.feature(n).is_some()).copied().collect();
+            let known = b.known_columns(all);
             let report = check(b, &known, &config.drift)?;
             let quality = DataQuality::check(b, &known, "", "", Timestamp::from_millis(0))?;
             Ok((report, quality))
@@ -588,7 +584,7 @@ impl Engine {
                 self.engine.check_drift(&reference, CurrentData::Window, &config)?
             } else {
                 let stored = self.engine.baseline(&reference)?;
-                let names = categorical_names(stored.baseline.schema());
+                let names = stored.baseline.categorical_names();
                 let columns = Columns::decode(&current, "current", &names)?;
                 columns.with(|all| {
                     self.engine.check_drift(

@@ -455,7 +455,7 @@ impl PyEngine {
             }
             Some(data) => {
                 let stored = py.run_core(|| self.inner.baseline(&reference))?;
-                let names = monitor::categorical_names(stored.baseline.schema());
+                let names = stored.baseline.categorical_names();
                 let table = monitor::Table::read(data, &names)?;
                 table.with_columns(|columns| {
                     py.run_core(|| {

@@ -264,13 +264,6 @@ fn owned_value(v: &Bound<'_, PyAny>, column: &str, row: usize) -> PyResult<Owned
     )))
 }
 
-/// Names of the categorical features of a schema.
-pub(crate) fn categorical_names<'s>(
-    schema: impl Iterator<Item = &'s FeatureSchema>,
-) -> Vec<String> {
-    schema.filter(|f| f.kind == FeatureKind::Categorical).map(|f| f.name.clone()).collect()
-}
-
 /// The schema of `table`, inferred and adjusted by `categorical` / `numeric`.
 fn schema_of(
     table: &Table<'_>,
@@ -332,7 +325,11 @@ impl PyBaseline {
             })
             .transpose()?;
         let forced = match &declared {
-            Some(schema) => categorical_names(schema.iter()),
+            Some(schema) => schema
+                .iter()
+                .filter(|f| f.kind == FeatureKind::Categorical)
+                .map(|f| f.name.clone())
+                .collect(),
             None => categorical.clone().unwrap_or_default(),
         };
         let table = Table::read(data, &forced)?;
@@ -606,10 +603,9 @@ pub(crate) fn check_drift(
         threads,
     )?;
     let b = &baseline.inner;
-    let table = Table::read(current, &categorical_names(b.schema()))?;
+    let table = Table::read(current, &b.categorical_names())?;
     let (report, quality) = table.with_columns(|columns| {
-        let known: Vec<(&str, Column<'_>)> =
-            columns.iter().filter(|(n, _)| b.feature(n).is_some()).copied().collect();
+        let known = b.known_columns(columns);
         py.run_core(|| {
             let report = check(b, &known, &config)?;
             let quality = DataQuality::check(b, &known, "", "", Timestamp::from_millis(0))?;

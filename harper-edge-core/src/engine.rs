@@ -853,7 +853,7 @@ impl Engine {
     ) -> Result<DriftCheck> {
         let labels = (labels.total > 0).then_some(labels);
         let result = frame.with_columns(|columns| {
-            let columns = monitor::baseline_columns(baseline, columns);
+            let columns = baseline.baseline.known_columns(columns);
             monitor::evaluate(baseline, &columns, labels, now, Some(window), config)
         })?;
         self.store.insert_drift(&result.rows, Some(&result.quality))?;

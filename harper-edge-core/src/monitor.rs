@@ -142,14 +142,6 @@ pub(crate) fn evaluate(
     })
 }
 
-/// Keeps the columns that are features of `baseline`.
-pub(crate) fn baseline_columns<'a>(
-    baseline: &ModelBaseline,
-    columns: &[(&'a str, Column<'a>)],
-) -> Vec<(&'a str, Column<'a>)> {
-    columns.iter().filter(|(n, _)| baseline.baseline.feature(n).is_some()).copied().collect()
-}
-
 fn scalar(value: &Value) -> Option<OwnedValue> {
     OwnedValue::from_json(value)
 }

@@ -763,6 +763,24 @@ impl Baseline {
         Ok(Baseline { config, features })
     }
 
+    /// Names of its categorical features, in schema order (the columns a binding reads as
+    /// categories).
+    pub fn categorical_names(&self) -> Vec<String> {
+        self.schema()
+            .filter(|f| f.kind == FeatureKind::Categorical)
+            .map(|f| f.name.clone())
+            .collect()
+    }
+
+    /// The columns that are features of this baseline (others are left out): current data
+    /// may carry more columns than were fitted.
+    pub fn known_columns<'a>(
+        &self,
+        columns: &[(&'a str, Column<'a>)],
+    ) -> Vec<(&'a str, Column<'a>)> {
+        columns.iter().filter(|(n, _)| self.feature(n).is_some()).copied().collect()
+    }
+
     /// The baseline without the features named in `names` (names that are not features are
     /// ignored): for checking data that leaves some features out on purpose.
     #[must_use]
