@@ -376,7 +376,7 @@ impl NumericSummary {
     ) -> Result<Self> {
         let (lower_fence, upper_fence) = fences(quartiles);
         Ok(NumericSummary {
-            sample: SortedSample::from_sorted(sample)?,
+            sample: SortedSample::trusted(sample),
             psi,
             mean,
             sd,
@@ -935,16 +935,29 @@ fn fit_feature(
     match schema.kind {
         FeatureKind::Numeric => {
             let mut values = Vec::with_capacity(rows);
-            for row in 0..rows {
-                match column.get(row).unwrap_or(Value::Null) {
-                    Value::Null => null_count += 1,
-                    Value::Number(x) if x.is_finite() => values.push(x),
-                    Value::Number(x) => {
-                        return Err(Error::invalid_input(format!(
-                            "feature '{name}' row {row}: {x} is not finite"
-                        )));
+            if let Column::Numeric(slice) = column {
+                // The common case, without a per-row match: NaN is null, ±∞ an error.
+                let slice = &slice[..rows];
+                if let Some(row) = slice.iter().position(|x| x.is_infinite()) {
+                    return Err(Error::invalid_input(format!(
+                        "feature '{name}' row {row}: {} is not finite",
+                        slice[row]
+                    )));
+                }
+                values.extend(slice.iter().copied().filter(|x| !x.is_nan()));
+                null_count = (rows - values.len()) as u64;
+            } else {
+                for row in 0..rows {
+                    match column.get(row).unwrap_or(Value::Null) {
+                        Value::Null => null_count += 1,
+                        Value::Number(x) if x.is_finite() => values.push(x),
+                        Value::Number(x) => {
+                            return Err(Error::invalid_input(format!(
+                                "feature '{name}' row {row}: {x} is not finite"
+                            )));
+                        }
+                        v @ Value::Text(_) => return Err(wrong_kind(name, row, v)),
                     }
-                    v @ Value::Text(_) => return Err(wrong_kind(name, row, v)),
                 }
             }
             if !values.is_empty() {
