@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 ///
 /// Serialised as a plain integer, which is how HarperDB stores `Long` attributes and what
 /// JavaScript's `Date` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// The default is the epoch (0).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
 

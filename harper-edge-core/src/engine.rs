@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::drift::baseline::{Baseline, BaselineConfig};
 use crate::drift::check::DriftMetrics;
 use crate::drift::frame::Frame;
-use crate::drift::quality::DataQualityMetrics;
+use crate::drift::quality::{DataQuality, DataQualityMetrics};
 use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
 use crate::monitor::{self, CurrentData, DriftCheck, DriftCheckConfig, WindowInfo};
@@ -23,8 +23,8 @@ use crate::store::{MemoryStore, OutboxEntry, SqliteStore, Store};
 use crate::task;
 pub use crate::telemetry::InferContext;
 use crate::telemetry::{
-    EventQuery, InferenceCall, InferenceEvent, MetricsQuery, ModelMetrics, Recorder, Series,
-    TelemetryConfig, TelemetryStats, Ticker, WindowStats, outcome_matches,
+    EventQuery, InferenceCall, InferenceEvent, MetricsQuery, ModelMetrics, Recorder, SampledCall,
+    Series, TelemetryConfig, TelemetryStats, Ticker, WindowStats, outcome_matches,
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
@@ -819,14 +819,27 @@ impl Engine {
             CurrentData::Window => {
                 let sample = self.recorder.enable_drift_sample(&name, &version)?;
                 let taken = sample.take();
-                let Some((from, to)) = taken.span.filter(|_| !taken.calls.is_empty()) else {
+                // With a window length, calls sampled before `now − window` are left out.
+                let cutoff = config
+                    .window_ms
+                    .map(|w| Timestamp::from_millis(now.as_millis().saturating_sub(w)));
+                let kept: Vec<SampledCall>;
+                let calls: &[SampledCall] = match cutoff {
+                    Some(c) if taken.calls.iter().any(|s| s.timestamp < c) => {
+                        kept = taken.calls.iter().filter(|s| s.timestamp >= c).cloned().collect();
+                        &kept
+                    }
+                    _ => &taken.calls,
+                };
+                let span = taken.span.map(|(f, t)| (cutoff.map_or(f, |c| f.max(c)), t));
+                let Some((from, to)) = span.filter(|_| !calls.is_empty()) else {
                     sample.restore(taken);
                     return Err(monitor::empty_window(&name, &version));
                 };
                 let window =
-                    WindowInfo { calls: taken.seen, sampled: taken.calls.len() as u64, from, to };
+                    WindowInfo { calls: taken.seen, sampled: calls.len() as u64, from, to };
                 let run = || -> Result<DriftCheck> {
-                    let frame = monitor::calls_frame(&taken.calls)?;
+                    let frame = monitor::calls_frame(calls)?;
                     let end = Some(Timestamp::from_millis(to.as_millis().saturating_add(1)));
                     let labels = self.store.label_counts(&name, &version, Some(from), end)?;
                     self.check_frame(&baseline, &frame, labels, now, window, config)
@@ -858,6 +871,31 @@ impl Engine {
         })?;
         self.store.insert_drift(&result.rows, Some(&result.quality))?;
         Ok(result)
+    }
+
+    /// Checks the data quality of the calls in the version's drift window against its
+    /// baseline, without emptying the window, and stores the `DataQualityMetrics` row.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] without a baseline; [`Error::InvalidInput`] for an empty window;
+    /// [`Error::Storage`] when the store fails.
+    pub fn check_quality(&self, reference: &ModelRef) -> Result<DataQualityMetrics> {
+        let baseline = self.baseline(reference)?;
+        let (name, version) = (&baseline.model_name, &baseline.model_version);
+        let sample = self.recorder.enable_drift_sample(name, version)?;
+        let snapshot = sample.snapshot();
+        if snapshot.calls.is_empty() {
+            return Err(monitor::empty_window(name, version));
+        }
+        let frame = monitor::calls_frame(&snapshot.calls)?;
+        let now = self.clock.now();
+        let quality = frame.with_columns(|columns| {
+            let columns = baseline.baseline.known_columns(columns);
+            DataQuality::check(&baseline.baseline, &columns, name, version, now)
+        })?;
+        self.store.insert_drift(&[], Some(&quality))?;
+        Ok(quality)
     }
 
     /// Stored drift rows matching `query`, newest first.

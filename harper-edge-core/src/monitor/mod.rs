@@ -21,6 +21,8 @@
 //! ([`crate::Engine::fit_baseline`]) uses exactly these names; a baseline fitted from the
 //! host's own reference data must use them too.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -35,14 +37,46 @@ use crate::drift::records::{LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
 use crate::telemetry::{InferenceEvent, SampledCall};
 
+pub mod alert;
+pub mod config;
+mod notify;
+pub mod retrain;
+mod scheduler;
+
+pub use notify::{Notification, NotificationKind, WebhookOptions};
+pub use scheduler::{
+    JobKind, JobOutcome, JobRun, Monitor, MonitorOptions, MonitorThread, RuleState, RuleStatus,
+    TickReport,
+};
+
 /// How [`crate::Engine::check_drift`] decides (serde camelCase).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DriftCheckConfig {
     /// The per-feature tests and thresholds.
     pub drift: DriftConfig,
     /// Concept drift (used when the baseline has an accuracy and current labels exist).
     pub concept: ConceptDriftConfig,
+    /// Whether concept drift is checked at all (default true).
+    pub concept_enabled: bool,
+    /// Baseline features left out of the check (e.g. prediction drift switched off).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub ignore: BTreeSet<String>,
+    /// For a window check: sampled calls made before `now − windowMs` are left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<i64>,
+}
+
+impl Default for DriftCheckConfig {
+    fn default() -> Self {
+        DriftCheckConfig {
+            drift: DriftConfig::default(),
+            concept: ConceptDriftConfig::default(),
+            concept_enabled: true,
+            ignore: BTreeSet::new(),
+            window_ms: None,
+        }
+    }
 }
 
 /// The current data of a drift check.
@@ -118,12 +152,19 @@ pub(crate) fn evaluate(
     config: &DriftCheckConfig,
 ) -> Result<DriftCheck> {
     let (name, version) = (baseline.model_name.as_str(), baseline.model_version.as_str());
+    let kept: Vec<(&str, Column<'_>)>;
+    let columns = if config.ignore.is_empty() {
+        columns
+    } else {
+        kept = columns.iter().filter(|(n, _)| !config.ignore.contains(*n)).copied().collect();
+        &kept
+    };
     let report = check(&baseline.baseline, columns, &config.drift)?;
     let quality = DataQuality::check(&baseline.baseline, columns, name, version, timestamp)?;
     let predictions: Vec<&str> = baseline.prediction_features.iter().map(String::as_str).collect();
     let mut rows = report.to_rows(name, version, timestamp, &predictions)?;
     let concept = match (baseline.accuracy, labels) {
-        (Some(b), Some(c)) if b.total > 0 && c.total > 0 => {
+        (Some(b), Some(c)) if config.concept_enabled && b.total > 0 && c.total > 0 => {
             let cd = concept_drift(b.correct, b.total, c.correct, c.total, &config.concept)?;
             rows.extend(cd.to_row(name, version, timestamp));
             Some(cd)
@@ -296,11 +337,14 @@ pub(crate) fn no_events(name: &str, version: &str) -> Error {
     ))
 }
 
+/// The words of the empty-window error (the scheduler counts such a job as skipped).
+pub(crate) const EMPTY_WINDOW: &str = "was sampled since the last drift check";
+
 /// The error of a window without calls.
 pub(crate) fn empty_window(name: &str, version: &str) -> Error {
     Error::invalid_input(format!(
-        "no successful call of '{name}:{version}' was sampled since the last drift check: \
-         nothing to compare with the baseline"
+        "no successful call of '{name}:{version}' {EMPTY_WINDOW}: nothing to compare with the \
+         baseline"
     ))
 }
 

@@ -7,7 +7,7 @@ use crate::drift::quality::DataQualityMetrics;
 use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
 use crate::registry::{Model, ModelFile};
-use crate::store::{OutboxEntry, Store, Table};
+use crate::store::{Expect, MonitorRecord, OutboxEntry, RecordQuery, Store, Table};
 use crate::telemetry::{EventQuery, InferenceEvent, MetricsQuery, ModelMetrics};
 
 /// A store that keeps everything in memory; for tests, and for hosts that mirror every record
@@ -36,6 +36,7 @@ struct Inner {
     baselines: BTreeMap<String, ModelBaseline>,
     drift: BTreeMap<String, DriftMetrics>,
     quality: BTreeMap<String, DataQualityMetrics>,
+    records: BTreeMap<(Table, String), MonitorRecord>,
 }
 
 impl Inner {
@@ -270,6 +271,45 @@ impl Store for MemoryStore {
             .collect();
         v.sort();
         Ok(v)
+    }
+
+    fn put_records(&self, records: &[MonitorRecord], expect: &[Expect]) -> Result<()> {
+        let mut inner = self.lock();
+        for e in expect {
+            let found = inner.records.get(&(e.table, e.id.clone())).map(|r| r.status.as_deref());
+            super::sqlite::check_expect(e, found)?;
+        }
+        for r in records {
+            inner.push_outbox(r.table, &r.id, r.record.clone(), r.timestamp);
+            inner.records.insert((r.table, r.id.clone()), r.clone());
+        }
+        Ok(())
+    }
+
+    fn record(&self, table: Table, id: &str) -> Result<Option<MonitorRecord>> {
+        Ok(self.lock().records.get(&(table, id.to_string())).cloned())
+    }
+
+    fn records(&self, table: Table, query: &RecordQuery) -> Result<Vec<MonitorRecord>> {
+        let inner = self.lock();
+        let mut rows: Vec<MonitorRecord> = inner
+            .records
+            .iter()
+            .filter(|((t, _), r)| *t == table && query.matches(r))
+            .map(|(_, r)| r.clone())
+            .collect();
+        rows.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| b.id.cmp(&a.id)));
+        rows.truncate(query.effective_limit());
+        Ok(rows)
+    }
+
+    fn delete_record(&self, table: Table, id: &str, at: Timestamp) -> Result<bool> {
+        let mut inner = self.lock();
+        let existed = inner.records.remove(&(table, id.to_string())).is_some();
+        if existed {
+            inner.push_outbox(table, id, serde_json::Value::Null, at);
+        }
+        Ok(existed)
     }
 
     fn insert_drift(

@@ -25,7 +25,7 @@ pub use memory::MemoryStore;
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// The table a record belongs to; named as in the original design (and in a HarperDB schema).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Table {
     /// [`Model`] records.
@@ -40,6 +40,14 @@ pub enum Table {
     DriftMetrics,
     /// [`DataQualityMetrics`] rows.
     DataQualityMetrics,
+    /// [`crate::monitor::alert::AlertRule`] records.
+    AlertRule,
+    /// [`crate::monitor::alert::AlertEvent`] records.
+    AlertEvent,
+    /// [`crate::monitor::retrain::RetrainingRequest`] records.
+    RetrainingRequest,
+    /// [`crate::monitor::config::StoredConfig`] records (one per scope).
+    MonitoringConfig,
 }
 
 impl Table {
@@ -52,6 +60,10 @@ impl Table {
             Table::DriftBaseline => "DriftBaseline",
             Table::DriftMetrics => "DriftMetrics",
             Table::DataQualityMetrics => "DataQualityMetrics",
+            Table::AlertRule => "AlertRule",
+            Table::AlertEvent => "AlertEvent",
+            Table::RetrainingRequest => "RetrainingRequest",
+            Table::MonitoringConfig => "MonitoringConfig",
         }
     }
 
@@ -63,6 +75,10 @@ impl Table {
             "DriftBaseline" => Some(Table::DriftBaseline),
             "DriftMetrics" => Some(Table::DriftMetrics),
             "DataQualityMetrics" => Some(Table::DataQualityMetrics),
+            "AlertRule" => Some(Table::AlertRule),
+            "AlertEvent" => Some(Table::AlertEvent),
+            "RetrainingRequest" => Some(Table::RetrainingRequest),
+            "MonitoringConfig" => Some(Table::MonitoringConfig),
             _ => None,
         }
     }
@@ -85,10 +101,79 @@ pub struct OutboxEntry {
     /// The record's primary key.
     pub id: String,
     /// The whole record as it is now, with the original camelCase field names; write it with
-    /// upsert (put) semantics.
+    /// upsert (put) semantics. `null` when the record was deleted ([`Store::delete_record`]).
     pub record: Value,
     /// When the entry was written.
     pub created_at: Timestamp,
+}
+
+/// A monitoring record (alert rule, alert event, retraining request, monitoring config) as
+/// the store keeps it: the whole record as JSON beside the fields queries filter on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorRecord {
+    /// Which table ([`Table::AlertRule`], [`Table::AlertEvent`], [`Table::RetrainingRequest`]
+    /// or [`Table::MonitoringConfig`]).
+    pub table: Table,
+    /// Primary key.
+    pub id: String,
+    /// The model the record is about (`None`: global).
+    pub model_name: Option<String>,
+    /// The model version (`None`: every version).
+    pub model_version: Option<String>,
+    /// The record's time (an event's or request's creation; a rule's last change).
+    pub timestamp: Timestamp,
+    /// The record's state (`pending_approval`, `firing` …), if it has one.
+    pub status: Option<String>,
+    /// The whole record, original camelCase field names.
+    pub record: Value,
+}
+
+/// A conditional write: [`Store::put_records`] fails with [`crate::Error::Conflict`] unless the
+/// stored record `table`/`id` has status `status` (`None`: unless no such record exists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// The table.
+    pub table: Table,
+    /// The record's id.
+    pub id: String,
+    /// The status it must have now (`None`: it must not exist).
+    pub status: Option<String>,
+}
+
+/// Which monitoring records to read; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordQuery {
+    /// Only this model's records (global ones excluded).
+    pub model_name: Option<String>,
+    /// Only this version's records.
+    pub model_version: Option<String>,
+    /// Only records with this status.
+    pub status: Option<String>,
+    /// Only records at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only records before this time.
+    pub to: Option<Timestamp>,
+    /// At most this many (default [`RecordQuery::DEFAULT_LIMIT`]).
+    pub limit: Option<usize>,
+}
+
+impl RecordQuery {
+    /// The default limit.
+    pub const DEFAULT_LIMIT: usize = 1000;
+
+    /// The limit in effect.
+    pub fn effective_limit(&self) -> usize {
+        self.limit.unwrap_or(Self::DEFAULT_LIMIT)
+    }
+
+    /// Whether `r` matches (ignoring the limit).
+    pub fn matches(&self, r: &MonitorRecord) -> bool {
+        self.model_name.as_ref().is_none_or(|m| r.model_name.as_ref() == Some(m))
+            && self.model_version.as_ref().is_none_or(|v| r.model_version.as_ref() == Some(v))
+            && self.status.as_ref().is_none_or(|s| r.status.as_ref() == Some(s))
+            && self.from.is_none_or(|f| r.timestamp >= f)
+            && self.to.is_none_or(|t| r.timestamp < t)
+    }
 }
 
 /// Where records live.
@@ -249,6 +334,37 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// [`crate::Error::Storage`] when the store fails.
     fn data_quality(&self, query: &DriftQuery) -> Result<Vec<DataQualityMetrics>>;
 
+    /// Writes monitoring records in one transaction (a record whose table and id are stored
+    /// replaces it), with their outbox entries, after checking every `expect`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Conflict`] when an expectation does not hold (nothing is written);
+    /// [`crate::Error::Storage`] when the store fails.
+    fn put_records(&self, records: &[MonitorRecord], expect: &[Expect]) -> Result<()>;
+
+    /// The monitoring record `table`/`id`, if stored.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn record(&self, table: Table, id: &str) -> Result<Option<MonitorRecord>>;
+
+    /// Monitoring records of `table` matching `query`, newest first (ties by id).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn records(&self, table: Table, query: &RecordQuery) -> Result<Vec<MonitorRecord>>;
+
+    /// Deletes the monitoring record `table`/`id` (an outbox entry with a `null` record tells
+    /// mirrors to delete theirs); returns whether it existed.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails.
+    fn delete_record(&self, table: Table, id: &str, at: Timestamp) -> Result<bool>;
+
     /// Up to `limit` outbox entries with `seq > after`, in order.
     ///
     /// # Errors
@@ -321,6 +437,82 @@ pub(crate) mod conformance {
         metrics_upsert_and_query(store.as_ref());
         batches_skip_duplicates_and_retention_deletes_old_events(store.as_ref());
         drift_records_round_trip(store.as_ref());
+        monitor_records_round_trip(store.as_ref());
+    }
+
+    fn monitor_records_round_trip(store: &dyn Store) {
+        let rec = |id: &str, model: Option<&str>, at: i64, status: &str| MonitorRecord {
+            table: Table::AlertEvent,
+            id: id.into(),
+            model_name: model.map(str::to_string),
+            model_version: model.map(|_| "1".to_string()),
+            timestamp: Timestamp::from_millis(at),
+            status: Some(status.into()),
+            record: json!({"id": id, "status": status}),
+        };
+        let before = store.outbox(0, usize::MAX).unwrap().last().map_or(0, |o| o.seq);
+        store
+            .put_records(&[rec("a", Some("m"), 10, "firing"), rec("b", None, 20, "firing")], &[])
+            .unwrap();
+        store.put_records(&[rec("c", Some("m"), 30, "resolved")], &[]).unwrap();
+        let all = store.records(Table::AlertEvent, &RecordQuery::default()).unwrap();
+        let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["c", "b", "a"], "newest first");
+        assert_eq!(all[1], rec("b", None, 20, "firing"));
+        let q = RecordQuery {
+            model_name: Some("m".into()),
+            status: Some("firing".into()),
+            ..RecordQuery::default()
+        };
+        assert_eq!(store.records(Table::AlertEvent, &q).unwrap().len(), 1);
+        let q = RecordQuery {
+            from: Some(Timestamp::from_millis(20)),
+            limit: Some(1),
+            ..RecordQuery::default()
+        };
+        assert_eq!(store.records(Table::AlertEvent, &q).unwrap()[0].id, "c");
+        assert!(store.records(Table::AlertRule, &RecordQuery::default()).unwrap().is_empty());
+
+        // Compare-and-set: the write happens only when every expectation holds.
+        let expect = |id: &str, status: Option<&str>| Expect {
+            table: Table::AlertEvent,
+            id: id.into(),
+            status: status.map(str::to_string),
+        };
+        let err = store
+            .put_records(&[rec("a", Some("m"), 10, "resolved")], &[expect("a", Some("resolved"))])
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Conflict);
+        assert!(err.to_string().contains("its status is 'firing'"), "{err}");
+        assert_eq!(
+            store.record(Table::AlertEvent, "a").unwrap().unwrap().status.as_deref(),
+            Some("firing")
+        );
+        store
+            .put_records(&[rec("a", Some("m"), 10, "resolved")], &[expect("a", Some("firing"))])
+            .unwrap();
+        assert_eq!(
+            store.record(Table::AlertEvent, "a").unwrap().unwrap().status.as_deref(),
+            Some("resolved")
+        );
+        assert_eq!(
+            store.put_records(&[rec("d", None, 1, "x")], &[expect("a", None)]).unwrap_err().kind(),
+            crate::ErrorKind::Conflict
+        );
+        assert!(store.record(Table::AlertEvent, "d").unwrap().is_none());
+
+        // Deletion leaves a null record in the outbox for mirrors.
+        assert!(store.delete_record(Table::AlertEvent, "b", Timestamp::from_millis(40)).unwrap());
+        assert!(!store.delete_record(Table::AlertEvent, "b", Timestamp::from_millis(40)).unwrap());
+        let outbox = store.outbox(before, usize::MAX).unwrap();
+        if !outbox.is_empty() {
+            let tables: Vec<(&str, bool)> =
+                outbox.iter().map(|o| (o.id.as_str(), o.record.is_null())).collect();
+            assert_eq!(
+                tables,
+                [("a", false), ("b", false), ("c", false), ("a", false), ("b", true)]
+            );
+        }
     }
 
     fn drift_records_round_trip(store: &dyn Store) {

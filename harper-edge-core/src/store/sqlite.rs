@@ -12,7 +12,7 @@ use crate::drift::quality::DataQualityMetrics;
 use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
 use crate::registry::{Model, ModelFile, sha256_hex};
-use crate::store::{OutboxEntry, Store, Table};
+use crate::store::{Expect, MonitorRecord, OutboxEntry, RecordQuery, Store, Table};
 use crate::telemetry::{EventQuery, InferenceEvent, MetricsQuery, ModelMetrics};
 
 /// File name of the database inside the data directory.
@@ -90,6 +90,21 @@ const MIGRATIONS: &[&str] = &[
         record        TEXT NOT NULL
     );
     CREATE INDEX data_quality_metrics_by_model ON data_quality_metrics (model_name, timestamp);
+",
+    // 4: monitoring records (alert rules and events, retraining requests, configs), one table.
+    r"
+    CREATE TABLE monitor_record (
+        table_name    TEXT NOT NULL,
+        id            TEXT NOT NULL,
+        model_name    TEXT,
+        model_version TEXT,
+        timestamp     INTEGER NOT NULL,
+        status        TEXT,
+        record        TEXT NOT NULL,
+        PRIMARY KEY (table_name, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX monitor_record_by_time ON monitor_record (table_name, timestamp);
+    CREATE INDEX monitor_record_by_model ON monitor_record (table_name, model_name, timestamp);
 ",
 ];
 
@@ -241,6 +256,65 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
         rusqlite::Error::SqliteFailure(f, _)
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
     )
+}
+
+/// A `monitor_record` row before its JSON is decoded.
+struct RawRecord {
+    id: String,
+    model_name: Option<String>,
+    model_version: Option<String>,
+    timestamp: i64,
+    status: Option<String>,
+    record: String,
+}
+
+fn raw_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+    Ok(RawRecord {
+        id: r.get(0)?,
+        model_name: r.get(1)?,
+        model_version: r.get(2)?,
+        timestamp: r.get(3)?,
+        status: r.get(4)?,
+        record: r.get(5)?,
+    })
+}
+
+impl RawRecord {
+    fn decode(self, table: Table) -> Result<MonitorRecord> {
+        Ok(MonitorRecord {
+            table,
+            id: self.id,
+            model_name: self.model_name,
+            model_version: self.model_version,
+            timestamp: Timestamp::from_millis(self.timestamp),
+            status: self.status,
+            record: decode(&self.record)?,
+        })
+    }
+}
+
+/// Checks one [`Expect`] against what is stored (`None`: no record; `Some(status)`).
+pub(crate) fn check_expect(e: &Expect, found: Option<Option<&str>>) -> Result<()> {
+    let ok = match (&e.status, found) {
+        (None, None) => true,
+        (Some(want), Some(Some(have))) => want == have,
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let now = match found {
+        None => "no such record".to_string(),
+        Some(Some(s)) => format!("its status is '{s}'"),
+        Some(None) => "it has no status".to_string(),
+    };
+    let wanted = match &e.status {
+        None => "not to exist".to_string(),
+        Some(s) => format!("status '{s}'"),
+    };
+    Err(Error::Conflict {
+        message: format!("{} '{}' was expected {wanted}, but {now}", e.table, e.id),
+    })
 }
 
 fn decode<T: DeserializeOwned>(json: &str) -> Result<T> {
@@ -622,6 +696,98 @@ impl Store for SqliteStore {
             |r| r.get::<_, String>(0),
         )?;
         rows.map(|r| decode(&r?)).collect()
+    }
+
+    fn put_records(&self, records: &[MonitorRecord], expect: &[Expect]) -> Result<()> {
+        let encoded = records
+            .iter()
+            .map(|r| serde_json::to_string(&r.record))
+            .collect::<serde_json::Result<Vec<_>>>()?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for e in expect {
+            let found: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT status FROM monitor_record WHERE table_name = ?1 AND id = ?2",
+                    params![e.table.as_str(), e.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            check_expect(e, found.as_ref().map(Option::as_deref))?;
+        }
+        for (r, record) in records.iter().zip(&encoded) {
+            tx.execute(
+                "INSERT INTO monitor_record
+                     (table_name, id, model_name, model_version, timestamp, status, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (table_name, id) DO UPDATE SET
+                     model_name = excluded.model_name, model_version = excluded.model_version,
+                     timestamp = excluded.timestamp, status = excluded.status,
+                     record = excluded.record",
+                params![
+                    r.table.as_str(),
+                    r.id,
+                    r.model_name,
+                    r.model_version,
+                    r.timestamp.as_millis(),
+                    r.status,
+                    record
+                ],
+            )?;
+            self.append_outbox(&tx, r.table, &r.id, record, r.timestamp)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record(&self, table: Table, id: &str) -> Result<Option<MonitorRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, model_name, model_version, timestamp, status, record FROM monitor_record
+             WHERE table_name = ?1 AND id = ?2",
+        )?;
+        let row = stmt.query_row(params![table.as_str(), id], raw_record).optional()?;
+        row.map(|raw| raw.decode(table)).transpose()
+    }
+
+    fn records(&self, table: Table, query: &RecordQuery) -> Result<Vec<MonitorRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, model_name, model_version, timestamp, status, record FROM monitor_record
+             WHERE table_name = ?1
+               AND (?2 IS NULL OR model_name = ?2) AND (?3 IS NULL OR model_version = ?3)
+               AND (?4 IS NULL OR status = ?4)
+               AND (?5 IS NULL OR timestamp >= ?5) AND (?6 IS NULL OR timestamp < ?6)
+             ORDER BY timestamp DESC, id DESC LIMIT ?7",
+        )?;
+        let limit = i64::try_from(query.effective_limit()).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![
+                table.as_str(),
+                query.model_name,
+                query.model_version,
+                query.status,
+                query.from.map(Timestamp::as_millis),
+                query.to.map(Timestamp::as_millis),
+                limit
+            ],
+            raw_record,
+        )?;
+        rows.map(|raw| raw?.decode(table)).collect()
+    }
+
+    fn delete_record(&self, table: Table, id: &str, at: Timestamp) -> Result<bool> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM monitor_record WHERE table_name = ?1 AND id = ?2",
+            params![table.as_str(), id],
+        )?;
+        if n > 0 {
+            self.append_outbox(&tx, table, id, "null", at)?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
     }
 
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>> {
