@@ -241,7 +241,8 @@ pub fn get(store: &dyn Store, id: &str) -> Result<RetrainingRequest> {
 
 const DAY_MS: f64 = 86_400_000.0;
 
-/// Runs the safety checks of `triggers` for a new request of `model_name` at `now`.
+/// Runs the safety checks of `triggers` for a new request of `model_name` (version
+/// `model_version`, counted for new labels even if it is not registered) at `now`.
 ///
 /// # Errors
 ///
@@ -251,6 +252,7 @@ pub fn safety_checks(
     store: &dyn Store,
     triggers: &RetrainingTriggers,
     model_name: &str,
+    model_version: &str,
     now: Timestamp,
 ) -> Result<Vec<SafetyCheck>> {
     let all = requests(store, Some(model_name), None, Some(usize::MAX))?;
@@ -288,8 +290,10 @@ pub fn safety_checks(
         },
     });
     let mut labelled = 0u64;
-    let versions: std::collections::BTreeSet<String> =
+    // Registered versions, and this one (a host's own model need not be registered).
+    let mut versions: std::collections::BTreeSet<String> =
         store.models(Some(model_name))?.into_iter().map(|m| m.model_version).collect();
+    versions.insert(model_version.to_string());
     for v in &versions {
         labelled += store.label_counts(model_name, v, last_retrain, None)?.total;
     }
@@ -356,7 +360,7 @@ pub fn request(
     new: NewRequest,
     now: Timestamp,
 ) -> Result<RetrainingRequest> {
-    let checks = safety_checks(store, triggers, &new.model_name, now)?;
+    let checks = safety_checks(store, triggers, &new.model_name, &new.model_version, now)?;
     let blocked = checks.iter().any(|c| !c.passed);
     let r = RetrainingRequest {
         id: format!("retrain-{}", uuid::Uuid::new_v4()),

@@ -518,14 +518,22 @@ impl Monitor {
         requested_by: Option<&str>,
         details: Value,
     ) -> Result<RetrainingRequest> {
-        let model = self.inner.engine.model(reference)?;
-        let config = self.effective_config(Some(&model.model_name), Some(&model.model_version))?;
+        // A named version needs no registration (hosts run their own models); a bare name
+        // means the newest registered version.
+        let (name, version) = match &reference.version {
+            Some(v) => (reference.name.clone(), v.clone()),
+            None => {
+                let model = self.inner.engine.model(reference)?;
+                (model.model_name, model.model_version)
+            }
+        };
+        let config = self.effective_config(Some(&name), Some(&version))?;
         retrain::request(
             self.store(),
             &config.retraining_triggers,
             NewRequest {
-                model_name: model.model_name,
-                model_version: model.model_version,
+                model_name: name,
+                model_version: version,
                 reason: TriggerReason::Manual,
                 details,
                 requested_by: requested_by.map(str::to_string),
@@ -660,6 +668,27 @@ impl Monitor {
                 (Some(m), None) => newest.iter().filter(|(n, _)| n == m).cloned().collect(),
                 (None, _) => newest.clone(),
             };
+            if targets.is_empty()
+                && let Some(m) = &rule.model_name
+            {
+                // Never a silent pass: a rule whose model has no registered version says so.
+                let status = RuleStatus {
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.rule_name.clone(),
+                    model_name: m.clone(),
+                    model_version: String::new(),
+                    state: RuleState::Error,
+                    value: None,
+                    no_data_streak: 0,
+                    alert_id: None,
+                    message: Some(format!(
+                        "model '{m}' has no registered version: register it or give the rule a \
+                         modelVersion"
+                    )),
+                    evaluated_at: now,
+                };
+                st.statuses.insert((rule.id.clone(), m.clone(), String::new()), status);
+            }
             for (name, version) in targets {
                 let config = effective(&layers, Some(&name), Some(&version)).unwrap_or_default();
                 self.evaluate_rule(&mut st, &mut report, &rule, &name, &version, &config, now);
