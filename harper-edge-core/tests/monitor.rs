@@ -94,8 +94,12 @@ fn slow_rule() -> serde_json::Value {
 fn a_latency_rule_fires_once_per_episode_resolves_and_waits_out_its_cooldown() {
     let (clock, e, m) = setup(None);
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    m.on_alert(move |n| s.lock().unwrap().push((n.kind, n.alert.condition.clone())));
+    let (s, inner) = (seen.clone(), m.clone());
+    m.on_alert(move |n| {
+        // Callbacks run after the tick released its state: reading it back does not block.
+        assert!(!inner.rule_statuses().is_empty());
+        s.lock().unwrap().push((n.kind, n.alert.condition.clone()));
+    });
     let rule = m.put_rule_json(&slow_rule()).unwrap();
 
     calls(&e, &clock, 50, 40.0, false);

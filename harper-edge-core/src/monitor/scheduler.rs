@@ -194,6 +194,10 @@ pub struct TickReport {
     pub retraining_requests: Vec<RetrainingRequest>,
     /// Every rule's evaluation.
     pub rules: Vec<RuleStatus>,
+    /// Notifications to send once the tick has released its state (callbacks may call back
+    /// into the monitor).
+    #[serde(skip)]
+    outgoing: Vec<(Vec<String>, NotificationKind, AlertEvent)>,
 }
 
 type AlertCallback = Arc<dyn Fn(&Notification) + Send + Sync>;
@@ -322,9 +326,10 @@ impl Monitor {
         self.inner.engine.clock().now()
     }
 
-    /// Calls `f` for every alert fired or resolved through the `callback` channel (on the
-    /// thread that ticks; a panic in `f` is caught and recorded as a failed delivery). Do not
-    /// tick from `f`.
+    /// Calls `f` for every alert fired or resolved through the `callback` channel, on the
+    /// thread that ticks, after the tick's work is done (so `f` may call back into the
+    /// monitor: read statuses, acknowledge, approve; ticking from `f` would wait for the tick
+    /// that called it). A panic in `f` is caught and recorded as a failed delivery.
     pub fn on_alert(&self, f: impl Fn(&Notification) + Send + Sync + 'static) {
         self.inner.on_alert.write().unwrap_or_else(PoisonError::into_inner).push(Arc::new(f));
     }
@@ -695,7 +700,13 @@ impl Monitor {
             }
         }
         report.rules = st.statuses.values().cloned().collect();
+        let outgoing = std::mem::take(&mut report.outgoing);
         st.last_report = Some(report.clone());
+        drop(st);
+        // Outside the state lock: a callback may read statuses or approve a request.
+        for (channels, kind, event) in &outgoing {
+            self.notify(channels, *kind, event);
+        }
         Ok(report)
     }
 
@@ -976,7 +987,7 @@ impl Monitor {
             Step::Resolve => {
                 if let Some(id) = ep.active.take() {
                     ep.last_end = Some(now);
-                    match self.resolve(rule, &id, now) {
+                    match self.resolve(rule, &id, now, report) {
                         Ok(event) => report.resolved.push(event),
                         Err(e) => {
                             status.message = Some(format!("could not resolve alert '{id}': {e}"))
@@ -1065,11 +1076,21 @@ impl Monitor {
         }
         let expect = Expect { table: Table::AlertEvent, id: event.id.clone(), status: None };
         self.store().put_records(&[event.to_record()?], &[expect])?;
-        self.notify(rule, NotificationKind::Fired, &event);
-        alert::event(self.store(), &event.id)
+        report.outgoing.push((
+            rule.notification_channels.clone(),
+            NotificationKind::Fired,
+            event.clone(),
+        ));
+        Ok(event)
     }
 
-    fn resolve(&self, rule: &AlertRule, id: &str, now: Timestamp) -> Result<AlertEvent> {
+    fn resolve(
+        &self,
+        rule: &AlertRule,
+        id: &str,
+        now: Timestamp,
+        report: &mut TickReport,
+    ) -> Result<AlertEvent> {
         let event = {
             let _guard = lock(&self.inner.event_lock);
             let mut e = alert::event(self.store(), id)?;
@@ -1083,13 +1104,17 @@ impl Monitor {
             self.store().put_records(&[e.to_record()?], &[expect])?;
             e
         };
-        self.notify(rule, NotificationKind::Resolved, &event);
-        alert::event(self.store(), id)
+        report.outgoing.push((
+            rule.notification_channels.clone(),
+            NotificationKind::Resolved,
+            event.clone(),
+        ));
+        Ok(event)
     }
 
-    /// Sends `event` to the rule's channels: callbacks now, webhooks queued.
-    fn notify(&self, rule: &AlertRule, kind: NotificationKind, event: &AlertEvent) {
-        for channel in &rule.notification_channels {
+    /// Sends `event` to `channels`: callbacks now, webhooks queued.
+    fn notify(&self, channels: &[String], kind: NotificationKind, event: &AlertEvent) {
+        for channel in channels {
             let notification = Notification { kind, alert: event.clone() };
             if channel == CALLBACK_CHANNEL {
                 let callbacks =
