@@ -260,6 +260,27 @@ fn jobs_run_on_their_interval_and_a_pause_runs_each_once() {
     assert_eq!(run(&r, JobKind::DailyAggregation), 1);
     // And nothing is due right after.
     assert!(m.tick().unwrap().jobs.is_empty());
+
+    // A new monitor (a restarted process) continues from the newest stored checks: the
+    // quality check is due an hour after the last one, not an hour after its first tick.
+    for i in 0..50 {
+        let row = json!([[5.0 + f64::from(i % 10) / 10.0, 3.0, 1.5, 0.2]]);
+        e.infer_json(&"iris:1".parse().unwrap(), &row, &InferContext::new()).unwrap();
+    }
+    clock.advance(HOUR);
+    let r = m.tick().unwrap();
+    let q = r.jobs.iter().find(|j| j.job == JobKind::DataQualityCheck).unwrap();
+    assert_eq!(q.outcome, JobOutcome::Ran, "{q:?}");
+    let again = Monitor::new(e.clone(), MonitorOptions::default()).unwrap();
+    assert!(again.tick().unwrap().jobs.iter().all(|j| j.job != JobKind::DataQualityCheck));
+    clock.advance(HOUR);
+    let r = again.tick().unwrap();
+    assert_eq!(
+        r.jobs.iter().filter(|j| j.job == JobKind::DataQualityCheck).count(),
+        1,
+        "{:?}",
+        r.jobs
+    );
 }
 
 #[test]

@@ -19,8 +19,9 @@
 //!
 //! # Schedules and pauses
 //!
-//! A job first runs one interval after the first tick that sees it, then every interval on
-//! that grid. A tick after a pause runs an overdue job **once** and moves its next run to the
+//! A job first runs one interval after its newest stored run (drift and quality rows, a
+//! scheduled request) or, without one, one interval after the first tick that sees it; then
+//! every interval on that grid. A tick after a pause runs an overdue job **once** and moves its next run to the
 //! next grid point after now; the runs skipped are counted in [`JobRun::missed`], never
 //! replayed. A drift job with an empty window is `skipped`, not failed.
 //!
@@ -628,6 +629,28 @@ impl Monitor {
             };
             let reference = ModelRef { name: name.clone(), version: Some(version.clone()) };
             let key = |job| (job, name.clone(), version.clone());
+            // A restarted monitor continues the schedule from the newest stored check, so a
+            // process that restarts more often than the interval still checks.
+            if !st.next_due.contains_key(&key(JobKind::DataQualityCheck)) {
+                let q = DriftQuery::new(&name).version(&version).limit(1);
+                let last = self.store().data_quality(&q)?.first().map(|r| r.timestamp);
+                seed(
+                    &mut st,
+                    key(JobKind::DataQualityCheck),
+                    last,
+                    config.aggregation.data_quality_check.as_millis(),
+                );
+            }
+            if !st.next_due.contains_key(&key(JobKind::DriftCheck)) {
+                let q = DriftQuery::new(&name).version(&version).limit(1);
+                let last = self.store().drift_metrics(&q)?.first().map(|r| r.timestamp);
+                seed(
+                    &mut st,
+                    key(JobKind::DriftCheck),
+                    last,
+                    config.aggregation.drift_check.as_millis(),
+                );
+            }
             if let Some(missed) = due(
                 &mut st,
                 key(JobKind::DataQualityCheck),
@@ -816,6 +839,16 @@ impl Monitor {
                 }
                 TriggerCondition::Scheduled { every } => {
                     let job = (JobKind::ScheduledRetraining, name.to_string(), format!("{i}"));
+                    if !st.next_due.contains_key(&job) {
+                        let last = retrain::requests(self.store(), Some(name), None, None)
+                            .ok()
+                            .and_then(|rs| {
+                                rs.into_iter()
+                                    .find(|r| r.trigger_reason == TriggerReason::Scheduled)
+                                    .map(|r| r.requested_at)
+                            });
+                        seed(st, job.clone(), last, every.as_millis());
+                    }
                     if let Some(missed) = due(st, job, every.as_millis(), now) {
                         // Each due run is an occasion of its own (no edge to wait for).
                         let details = json!({"condition": c, "missed": missed});
@@ -1370,6 +1403,13 @@ fn effective(
     }
     let refs: Vec<&Value> = chain.iter().collect();
     MonitoringConfig::from_layers(&refs)
+}
+
+/// Schedules the job `key`, not yet seen, one interval after its last run if one is known.
+fn seed(st: &mut State, key: (JobKind, String, String), last: Option<Timestamp>, interval_ms: i64) {
+    if let Some(t) = last {
+        st.next_due.insert(key, t.as_millis().saturating_add(interval_ms.max(1)));
+    }
 }
 
 /// Whether the job `key` is due at `now` (then the runs skipped, and the next run moved to the
