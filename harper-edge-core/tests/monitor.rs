@@ -501,3 +501,53 @@ fn the_background_thread_ticks_until_stopped() {
     let report = m.last_report().unwrap();
     assert_eq!(report.rules.len(), 1);
 }
+
+#[test]
+fn records_from_another_worker_are_restored_without_moving_backwards() {
+    // Two workers, two stores; the second acts on records the first wrote (as mirrored rows).
+    let (_c1, e1, m1) = setup(None);
+    let (_c2, _e2, m2) = setup(None);
+    m1.set_config(&ConfigScope::Global, json!({"retrainingTriggers": {"minNewLabeledSamples": 0}}))
+        .unwrap();
+    let req = m1.request_retraining(&"iris:1".parse().unwrap(), Some("ana"), json!({})).unwrap();
+    let row = |m: &Monitor, table, id: &str| {
+        m.engine().store().record(table, id).unwrap().unwrap().record
+    };
+    assert_eq!(m2.retraining_request(&req.id).unwrap_err().kind(), ErrorKind::NotFound);
+    let pending = row(&m1, harper_edge_core::Table::RetrainingRequest, &req.id);
+    assert!(m2.restore(harper_edge_core::Table::RetrainingRequest, &pending).unwrap());
+    let approved = m2.approve(&req.id, "lead", None).unwrap();
+    // The stale pending copy arriving later does not undo the approval…
+    assert!(!m2.restore(harper_edge_core::Table::RetrainingRequest, &pending).unwrap());
+    assert_eq!(m2.retraining_request(&req.id).unwrap().status, RetrainingStatus::Approved);
+    // …and worker 1 learns of the approval, so it cannot approve a second time.
+    let newer = row(&m2, harper_edge_core::Table::RetrainingRequest, &req.id);
+    assert!(m1.restore(harper_edge_core::Table::RetrainingRequest, &newer).unwrap());
+    assert_eq!(
+        m1.approve(&req.id, "other", None).unwrap_err().kind(),
+        ErrorKind::InvalidTransition
+    );
+    assert_eq!(m1.retraining_request(&req.id).unwrap().training_job_id, approved.training_job_id);
+
+    // Alert events merge: resolved and acknowledged survive either order.
+    m1.put_rule_json(&json!({"ruleName": "errors", "modelName": "iris", "modelVersion": "1",
+        "alertType": "error_rate", "condition": {"metric": "errorCount", "operator": ">", "threshold": 0}}))
+        .unwrap();
+    let clock = _c1;
+    calls(&e1, &clock, 3, 1.0, true);
+    let fired = m1.tick().unwrap().fired.remove(0);
+    let firing = row(&m1, harper_edge_core::Table::AlertEvent, &fired.id);
+    assert!(m2.restore(harper_edge_core::Table::AlertEvent, &firing).unwrap());
+    m2.acknowledge(&fired.id, "oncall").unwrap();
+    let acked = row(&m2, harper_edge_core::Table::AlertEvent, &fired.id);
+    assert!(m1.restore(harper_edge_core::Table::AlertEvent, &acked).unwrap());
+    assert_eq!(m1.alert(&fired.id).unwrap().acknowledged_by.as_deref(), Some("oncall"));
+    assert!(!m2.restore(harper_edge_core::Table::AlertEvent, &firing).unwrap(), "nothing new");
+    let rule_row = row(&m1, harper_edge_core::Table::AlertRule, &fired.rule_id);
+    assert!(m2.restore(harper_edge_core::Table::AlertRule, &rule_row).unwrap());
+    assert!(!m2.restore(harper_edge_core::Table::AlertRule, &rule_row).unwrap());
+    let err = m2.restore(harper_edge_core::Table::Model, &json!({})).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let err = m2.restore(harper_edge_core::Table::AlertEvent, &json!({"id": 3})).unwrap_err();
+    assert!(err.to_string().contains("AlertEvent record: id"), "{err}");
+}

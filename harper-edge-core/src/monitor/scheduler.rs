@@ -583,6 +583,105 @@ impl Monitor {
     }
 
     // ---------------------------------------------------------------------------------------
+    // Replicas
+
+    /// Loads a monitoring record kept elsewhere — a row of a HarperDB table another worker or
+    /// node mirrored from its outbox — into this monitor's store, so this process can act on
+    /// it (acknowledge, approve, evaluate). `table` is `AlertRule`, `AlertEvent`,
+    /// `RetrainingRequest` or `MonitoringConfig`; `record` has the original camelCase fields.
+    ///
+    /// A copy never moves a record backwards: a retraining request's status only advances
+    /// (`pending_approval` → `approved` / `rejected` / `blocked` → `completed`); an alert event
+    /// keeps whichever copy is resolved and whichever is acknowledged (the first
+    /// acknowledgment wins); rules and configuration layers keep the newer `updatedAt`.
+    /// Returns whether the local store changed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for another table or a record that does not parse (naming the
+    /// field); [`Error::Storage`].
+    pub fn restore(&self, table: Table, record: &Value) -> Result<bool> {
+        let bad = |e: serde_path_to_error::Error<serde_json::Error>| {
+            Error::invalid_input(format!("{table} record: {}: {}", e.path(), e.inner()))
+        };
+        let store = self.store();
+        let _guard = lock(&self.inner.event_lock);
+        let local = |id: &str| store.record(table, id);
+        let new = match table {
+            Table::AlertRule => {
+                let rule: AlertRule = serde_path_to_error::deserialize(record).map_err(bad)?;
+                rule.validate()?;
+                let keep = local(&rule.id)?
+                    .and_then(|r| r.record.get("updatedAt").and_then(Value::as_i64));
+                if keep.is_some_and(|t| t >= rule.updated_at.as_millis()) {
+                    return Ok(false);
+                }
+                rule.to_record()?
+            }
+            Table::MonitoringConfig => {
+                let c: StoredConfig = serde_path_to_error::deserialize(record).map_err(bad)?;
+                MonitoringConfig::from_json(&c.config)?;
+                let keep = local(&c.id)?.map(|r| r.timestamp);
+                if keep.is_some_and(|t| t >= c.updated_at) {
+                    return Ok(false);
+                }
+                c.to_record()?
+            }
+            Table::RetrainingRequest => {
+                let r: RetrainingRequest = serde_path_to_error::deserialize(record).map_err(bad)?;
+                let rank = |s: RetrainingStatus| match s {
+                    RetrainingStatus::PendingApproval => 0,
+                    RetrainingStatus::Approved
+                    | RetrainingStatus::Rejected
+                    | RetrainingStatus::Blocked => 1,
+                    RetrainingStatus::Completed => 2,
+                };
+                if let Some(mine) = local(&r.id)? {
+                    let mine = retrain::get(store, &mine.id)?;
+                    if rank(mine.status) >= rank(r.status) {
+                        return Ok(false);
+                    }
+                }
+                r.to_record()?
+            }
+            Table::AlertEvent => {
+                let theirs: AlertEvent = serde_path_to_error::deserialize(record).map_err(bad)?;
+                let merged = match local(&theirs.id)? {
+                    None => theirs,
+                    Some(r) => {
+                        let mut mine = AlertEvent::from_record(&r)?;
+                        let before = mine.clone();
+                        if theirs.status == AlertStatus::Resolved
+                            && mine.status == AlertStatus::Firing
+                        {
+                            mine.status = AlertStatus::Resolved;
+                            mine.resolved_at = theirs.resolved_at;
+                        }
+                        if theirs.acknowledged && !mine.acknowledged {
+                            mine.acknowledged = true;
+                            mine.acknowledged_by = theirs.acknowledged_by;
+                            mine.acknowledged_at = theirs.acknowledged_at;
+                        }
+                        if mine == before {
+                            return Ok(false);
+                        }
+                        mine
+                    }
+                };
+                merged.to_record()?
+            }
+            other => {
+                return Err(Error::invalid_input(format!(
+                    "cannot restore a {other} record: only AlertRule, AlertEvent, \
+                     RetrainingRequest and MonitoringConfig records"
+                )));
+            }
+        };
+        store.put_records(&[new], &[])?;
+        Ok(true)
+    }
+
+    // ---------------------------------------------------------------------------------------
     // Ticks
 
     /// The report of the last tick.
