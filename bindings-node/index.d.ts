@@ -107,7 +107,11 @@ export interface ModelMetrics {
   latencySketch: Record<string, unknown>
 }
 
-/** One new or changed record, in write order; copy `record` into table `table` (upsert). */
+/**
+ * One new or changed record, in write order; copy `record` into table `table` (upsert). A
+ * monitoring record that was deleted (a rule, a configuration layer) comes with `record: null`:
+ * delete row `id`.
+ */
 export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
@@ -115,6 +119,10 @@ export type OutboxEntry =
   | { seq: number; table: 'DriftBaseline'; id: string; record: StoredBaselineRecord; createdAt: number }
   | { seq: number; table: 'DriftMetrics'; id: string; record: DriftMetrics; createdAt: number }
   | { seq: number; table: 'DataQualityMetrics'; id: string; record: DataQualityMetrics; createdAt: number }
+  | { seq: number; table: 'AlertRule'; id: string; record: AlertRule | null; createdAt: number }
+  | { seq: number; table: 'AlertEvent'; id: string; record: AlertEvent | null; createdAt: number }
+  | { seq: number; table: 'RetrainingRequest'; id: string; record: RetrainingRequest | null; createdAt: number }
+  | { seq: number; table: 'MonitoringConfig'; id: string; record: StoredMonitoringConfig | null; createdAt: number }
 
 /** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
 export interface RealtimeMetrics {
@@ -382,6 +390,246 @@ export interface StoredBaseline {
 /** A `DriftBaseline` record as stored (the outbox, a HarperDB table): with its statistics. */
 export type StoredBaselineRecord = Omit<StoredBaseline, 'features'> & { baseline: unknown }
 
+/** A duration as the monitoring configuration writes it: a number and a unit, `30s`, `15m`, `1h`, `7d`. */
+export type Interval = string
+
+/** What an alert rule watches. */
+export type AlertType = 'latency' | 'error_rate' | 'drift' | 'data_quality' | 'accuracy'
+
+/** How urgent an alert is. */
+export type Severity = 'info' | 'warning' | 'critical'
+
+/** Whether an alert is still going on. */
+export type AlertStatus = 'firing' | 'resolved'
+
+/** Where a retraining request is in its workflow. */
+export type RetrainingStatus = 'pending_approval' | 'approved' | 'rejected' | 'completed' | 'blocked'
+
+/** Why retraining was requested. */
+export type TriggerReason = 'drift_detected' | 'error_rate_threshold' | 'alert_rule' | 'scheduled' | 'manual'
+
+/** The condition of an alert rule: `metric operator threshold`, over a window. */
+export interface AlertCondition {
+  /**
+   * A metric of the rule's alert type: latency `p50Latency` `p95Latency` `p99Latency`
+   * `avgLatency` `maxLatency`; error_rate `errorRate` `errorCount` `requestCount`
+   * `throughputPerSecond`; drift `driftScore` `pValue` `driftedCount` `driftedShare`;
+   * data_quality `nullRate` `schemaViolations` `schemaViolationRate` `outlierCount`
+   * `rangeViolations` `unknownCategories` `totalRecords`; accuracy `accuracy` `labelledCount`
+   * `accuracyDrop`.
+   */
+  metric: string
+  operator: '>' | '>=' | '<' | '<=' | '==' | '!='
+  threshold: number
+  /** The window in minutes (the original design's field); `window` says the same as a duration. */
+  windowMinutes?: number
+  window?: Interval
+  /** Drift rules: only rows of this drift type (default input and prediction). */
+  driftType?: 'input' | 'prediction' | 'concept'
+  /** Drift and data-quality rules: only this feature. */
+  featureName?: string
+}
+
+/** What a rule does once its metric had no data for `after` evaluations in a row. */
+export interface NoDataPolicy {
+  /** `hold` keeps the episode as it is (default), `fire` raises an alert, `ignore` resolves one. */
+  action: 'hold' | 'fire' | 'ignore'
+  /** Default 3. */
+  after: number
+}
+
+/** An alert rule as stored (the original design's `AlertRule` table). */
+export interface AlertRule {
+  id: string
+  ruleName: string
+  /** `null`: every model (its newest version). */
+  modelName: string | null
+  /** `null`: the model's newest version. */
+  modelVersion: string | null
+  enabled: boolean
+  alertType: AlertType
+  condition: AlertCondition
+  severity: Severity
+  /** `callback` (the `onAlert` callbacks) and/or webhook URLs (`http://…`, `https://…`). */
+  notificationChannels: Array<string>
+  noData: NoDataPolicy
+  /** After an episode ends, the rule does not fire again for this long (default `15m`). */
+  cooldown: Interval
+  /** Whether the rule's alerts also request retraining (through the safety checks). */
+  requestRetraining: boolean
+  /** Epoch milliseconds. */
+  updatedAt: number
+}
+
+/** What `putRule` takes: an `AlertRule` whose fields with defaults may be left out. */
+export type AlertRuleInput = Pick<AlertRule, 'ruleName' | 'alertType' | 'condition'> &
+  Partial<Omit<AlertRule, 'ruleName' | 'alertType' | 'condition' | 'noData'>> & {
+    noData?: Partial<NoDataPolicy>
+  }
+
+/** One delivery of an alert event to a channel. */
+export interface AlertDelivery {
+  channel: string
+  /** `fired` or `resolved`. */
+  kind: string
+  delivered: boolean
+  attempts: number
+  error?: string
+  /** Epoch milliseconds. */
+  at: number
+}
+
+/** An alert event (the original design's `AlertEvent` table). */
+export interface AlertEvent {
+  id: string
+  ruleId: string
+  ruleName: string
+  modelName: string
+  modelVersion: string
+  /** When it fired, epoch milliseconds. */
+  timestamp: number
+  alertType: AlertType
+  severity: Severity
+  /** The condition as text (`p95Latency > 500ms`). */
+  condition: string
+  /** The metric's value when it fired (`null`: no data). */
+  actualValue: number | null
+  threshold: number
+  message: string
+  status: AlertStatus
+  resolvedAt: number | null
+  acknowledged: boolean
+  acknowledgedBy: string | null
+  acknowledgedAt: number | null
+  /** The retraining request the alert created (rules with `requestRetraining`). */
+  retrainingRequestId: string | null
+  /** Deliveries to the rule's channels. */
+  notifications: Array<AlertDelivery>
+}
+
+/** What `onAlert` callbacks and webhooks receive. */
+export interface AlertNotification {
+  kind: 'fired' | 'resolved'
+  alert: AlertEvent
+}
+
+/** One safety check of a retraining request. */
+export interface SafetyCheck {
+  /** `no_pending_request`, `min_days_between_retraining`, `min_new_labeled_samples`, `max_requests_per_window`. */
+  check: string
+  passed: boolean
+  actual: number | null
+  required: number
+  message: string
+}
+
+/** A retraining request (the original design's `RetrainingRequest` table). */
+export interface RetrainingRequest {
+  id: string
+  modelName: string
+  modelVersion: string
+  /** Epoch milliseconds. */
+  requestedAt: number
+  triggerReason: TriggerReason
+  triggerDetails: unknown
+  status: RetrainingStatus
+  requestedBy: string | null
+  safetyChecks: Array<SafetyCheck>
+  reviewedBy: string | null
+  reviewedAt: number | null
+  reviewReason: string | null
+  /** Set by `approve`: hand it to the training job. */
+  trainingJobId: string | null
+  completedAt: number | null
+}
+
+/** Input or prediction drift settings. */
+export interface FeatureDriftSettings {
+  enabled: boolean
+  method: 'ks_test' | 'chi_square' | 'psi' | 'wasserstein' | 'js'
+  /** The significance level (`ks_test`, `chi_square`) or the score above which a feature drifted. */
+  threshold: number
+  windowHours: number
+}
+
+/** A condition that requests retraining. */
+export type TriggerCondition =
+  | { type: 'drift'; driftTypes: Array<'input' | 'prediction' | 'concept'>; threshold: number }
+  | { type: 'error_rate'; threshold: number }
+  | { type: 'scheduled'; every: Interval }
+
+/** The monitoring configuration in effect (the original design's `MonitoringConfig`). */
+export interface MonitoringConfig {
+  aggregation: {
+    hourlyAggregation: Interval
+    dailyAggregation: Interval
+    driftCheck: Interval
+    dataQualityCheck: Interval
+  }
+  drift: {
+    inputDrift: FeatureDriftSettings
+    predictionDrift: FeatureDriftSettings
+    conceptDrift: { enabled: boolean; minLabeledSamples: number; accuracyDropThreshold: number }
+  }
+  retrainingTriggers: {
+    enabled: boolean
+    minDaysBetweenRetraining: number
+    minNewLabeledSamples: number
+    maxRequestsPerWindow: number
+    requestWindow: Interval
+    conditions: Array<TriggerCondition>
+  }
+}
+
+/** A configuration layer as stored (the `MonitoringConfig` table): the fields it sets. */
+export interface StoredMonitoringConfig {
+  /** `global`, `model:NAME` or `model:NAME:VERSION`. */
+  id: string
+  modelName: string | null
+  modelVersion: string | null
+  config: Record<string, unknown>
+  /** Epoch milliseconds. */
+  updatedAt: number
+}
+
+/** One job run of a tick. */
+export interface JobRun {
+  job: 'hourly_aggregation' | 'daily_aggregation' | 'data_quality_check' | 'drift_check' | 'scheduled_retraining'
+  modelName: string | null
+  modelVersion: string | null
+  outcome: 'ran' | 'skipped' | 'failed'
+  message: string | null
+  /** Runs skipped because the monitor was not ticked in time (not replayed). */
+  missed: number
+}
+
+/** The last evaluation of a rule for one model version. */
+export interface RuleStatus {
+  ruleId: string
+  ruleName: string
+  modelName: string
+  modelVersion: string
+  state: 'ok' | 'firing' | 'cooldown' | 'no_data' | 'error'
+  /** The metric's value (`null`: no data). */
+  value: number | null
+  noDataStreak: number
+  alertId: string | null
+  message: string | null
+  /** Epoch milliseconds. */
+  evaluatedAt: number
+}
+
+/** What one tick did (`Monitor.tick`). */
+export interface TickReport {
+  /** Epoch milliseconds. */
+  at: number
+  jobs: Array<JobRun>
+  fired: Array<AlertEvent>
+  resolved: Array<AlertEvent>
+  retrainingRequests: Array<RetrainingRequest>
+  rules: Array<RuleStatus>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -593,6 +841,134 @@ export declare class Engine {
   dataQuality(model: string, options?: DriftQueryOptions): Array<DataQualityMetrics>
 }
 
+/**
+ * Scheduled monitoring of an engine's models: alert rules evaluated on every tick, alert
+ * events with acknowledgement, drift and data-quality jobs on their configured intervals,
+ * retraining requests behind safety checks and a human approval.
+ *
+ * `tick()` runs what is due now (a Promise: a tick can take seconds); `start()` ticks every
+ * `intervalMs` on a thread of its own. The other methods are cheap store reads and writes and
+ * return directly. Records come back as plain objects with the original design's field names;
+ * every error carries a stable `err.code` (`HARPER_EDGE_INVALID_INPUT`, …).
+ */
+export declare class Monitor {
+  /**
+   * A monitor of `engine`, sharing its store: rules, alerts, retraining requests and
+   * configuration layers are records of that store (in its outbox for a host to mirror, as
+   * tables `AlertRule`, `AlertEvent`, `RetrainingRequest` and `MonitoringConfig`). No thread
+   * is started: call `tick()` yourself, or `start()`.
+   */
+  constructor(engine: Engine, options?: MonitorOptions)
+  /**
+   * Runs what is due now: the aggregation, data-quality and drift jobs on their intervals,
+   * the retraining conditions, and every enabled alert rule. Resolves with what the tick
+   * did; the `onAlert` callbacks of alerts it raised or resolved are queued on the JS thread
+   * before it resolves. One tick runs at a time (a second call waits for the first).
+   */
+  tick(): Promise<TickReport>
+  /**
+   * Starts a thread that ticks every `intervalMs` (the first tick right away); returns
+   * false, doing nothing, if this monitor's thread already runs. A failed tick is kept as
+   * the last report; the thread carries on. Like a timer, a started monitor keeps the
+   * process alive until `stop()`; keep a reference to it (a monitor that is garbage
+   * collected stops).
+   */
+  start(): boolean
+  /**
+   * Stops the thread `start()` started, after the tick in progress (the wait runs on the
+   * libuv pool, not on the JS thread). Resolves with false if no thread was running.
+   */
+  stop(): Promise<boolean>
+  /** Whether the thread of `start()` is running. */
+  get running(): boolean
+  /**
+   * Calls `callback` with every alert raised or resolved through the `callback` channel
+   * (the default channel of a rule): `{kind: 'fired' | 'resolved', alert}`. The call is
+   * queued from the ticking thread and runs on the JS thread; a tick never waits for it. An
+   * exception thrown by `callback` is an uncaught exception of the process, as in any event
+   * handler. A registered callback alone does not keep the process alive (a started monitor
+   * does).
+   */
+  onAlert(callback: (notification: AlertNotification) => void): void
+  /**
+   * Calls `callback` with every retraining request approved through this monitor, its
+   * `trainingJobId` set: start the training job there, then call `complete(id)` when it
+   * ends. Queued like the `onAlert` callbacks: it runs on the JS thread after `approve`
+   * returns, if the process is still alive then (a server, a started monitor, a pending
+   * timer or Promise of the host keep it so).
+   */
+  onRetrainingApproved(callback: (request: RetrainingRequest) => void): void
+  /**
+   * Sets the configuration layer of a scope (`{}`: global; `{modelName}`: every version of
+   * the model; `{modelName, modelVersion}`: one version), replacing that scope's layer. A
+   * layer names only the fields it changes; it is checked combined with the layers under it,
+   * and an invalid field is `HARPER_EDGE_INVALID_INPUT` naming it (`aggregation.driftCheck`).
+   */
+  setConfig(config: Partial<MonitoringConfig> | Record<string, unknown>, scope?: ConfigScopeOptions): StoredMonitoringConfig
+  /**
+   * The configuration in effect for a scope: the defaults overlaid with the global layer,
+   * the model's and the version's.
+   */
+  config(scope?: ConfigScopeOptions): MonitoringConfig
+  /** The layer set for exactly this scope, or null. */
+  configLayer(scope?: ConfigScopeOptions): StoredMonitoringConfig | null
+  /** Removes the layer of this scope; true if there was one. */
+  clearConfig(scope?: ConfigScopeOptions): boolean
+  /**
+   * Saves an alert rule (`id` given: replaces that rule; else a new id). Checked first: an
+   * unknown metric, operator or channel is `HARPER_EDGE_INVALID_INPUT` naming the field.
+   */
+  putRule(rule: AlertRuleInput): AlertRule
+  /** Every stored alert rule, oldest change first. */
+  rules(): Array<AlertRule>
+  /** Deletes the rule `id` (`HARPER_EDGE_NOT_FOUND` if there is none). */
+  deleteRule(id: string): void
+  /** Alert events matching `query`, newest first. */
+  alerts(query?: AlertQueryOptions): Array<AlertEvent>
+  /** The alert event `id`. */
+  alert(id: string): AlertEvent
+  /**
+   * Acknowledges the alert event `id` on behalf of `by` (recorded with the time; it does not
+   * resolve the alert). Acknowledging again replaces who and when.
+   */
+  acknowledge(id: string, by: string): AlertEvent
+  /** The last evaluation of every rule, per model version. */
+  ruleStatuses(): Array<RuleStatus>
+  /** The report of the last tick (of `tick()` or the thread), or null before the first. */
+  lastReport(): TickReport | null
+  /**
+   * Waits until the queued webhook deliveries have ended, up to `timeoutMs` (on the libuv
+   * pool); resolves with true if none is left.
+   */
+  flushNotifications(timeoutMs: number): Promise<boolean>
+  /**
+   * Retraining requests, newest first, of `query.modelName` (all models if absent) in state
+   * `query.status`.
+   */
+  retrainingRequests(query?: RetrainingQueryOptions): Array<RetrainingRequest>
+  /** The retraining request `id`. */
+  retrainingRequest(id: string): RetrainingRequest
+  /**
+   * Requests retraining of `model` (`"name"`: its newest version, or `"name:version"`) by
+   * hand, through the safety checks of its configuration: the request comes back
+   * `pending_approval`, or `blocked` with the failed checks in `safetyChecks`.
+   */
+  requestRetraining(model: string, options?: RetrainingRequestOptions): RetrainingRequest
+  /**
+   * Approves the pending request `id` (`HARPER_EDGE_INVALID_TRANSITION` unless it is
+   * `pending_approval`): records the reviewer, reason and a new `trainingJobId`, and queues
+   * the `onRetrainingApproved` callbacks.
+   */
+  approve(id: string, by: string, reason?: string): RetrainingRequest
+  /**
+   * Rejects the pending request `id` (`HARPER_EDGE_INVALID_TRANSITION` unless it is
+   * `pending_approval`).
+   */
+  reject(id: string, by: string, reason?: string): RetrainingRequest
+  /** Marks the approved request `id` completed (its training finished). */
+  complete(id: string): RetrainingRequest
+}
+
 /** The Page–Hinkley test for a change in the mean. */
 export declare class PageHinkley {
   /** A detector; throws `HARPER_EDGE_INVALID_INPUT` for invalid settings. */
@@ -626,6 +1002,28 @@ export interface AdwinOptions {
   minWindowLength?: number
   /** Values before the first check (default 10). */
   gracePeriod?: number
+}
+
+/** Which alert events `alerts()` returns (every field optional; newest first). */
+export interface AlertQueryOptions {
+  /** Only this model's. */
+  modelName?: string
+  /** Only this version's. */
+  modelVersion?: string
+  /** Only this severity. */
+  severity?: Severity
+  /** Only firing or resolved ones. */
+  status?: AlertStatus
+  /** Only acknowledged (`true`) or unacknowledged (`false`) ones. */
+  acknowledged?: boolean
+  /** Only this rule's. */
+  ruleId?: string
+  /** Raised at or after, epoch milliseconds. */
+  from?: number
+  /** Raised before, epoch milliseconds. */
+  to?: number
+  /** At most this many (default 1000). */
+  limit?: number
 }
 
 /**
@@ -672,6 +1070,17 @@ export interface CheckOptions {
  * `ModelMetrics` fields (a host's `origin`) are ignored.
  */
 export declare function combineMetrics(rows: Array<ModelMetrics>): Array<ModelMetrics>
+
+/**
+ * The scope of a configuration layer: `{}` global, `{modelName}` every version of a model,
+ * `{modelName, modelVersion}` one version.
+ */
+export interface ConfigScopeOptions {
+  /** The model. */
+  modelName?: string
+  /** The version (needs `modelName`). */
+  modelVersion?: string
+}
 
 /** Options of `Engine#driftMetrics` and `Engine#dataQuality`. */
 export interface DriftQueryOptions {
@@ -819,6 +1228,16 @@ export interface ModelRegistration {
   metadata?: Record<string, unknown>
 }
 
+/** Options of `new Monitor(engine, options)`. */
+export interface MonitorOptions {
+  /** Milliseconds between the ticks of the thread `start()` runs (default 10000). */
+  intervalMs?: number
+  /** Timeout of one webhook delivery attempt, in milliseconds (default 5000). */
+  webhookTimeoutMs?: number
+  /** Retries of a webhook delivery after a 5xx, 429 or network error (default 3). */
+  webhookRetries?: number
+}
+
 /** Options of `Engine.open`. */
 export interface OpenOptions {
   /**
@@ -937,6 +1356,22 @@ export interface RecordedEvent {
    * metrics in every case.
    */
   admission: 'buffered' | 'dropped_oldest' | 'rejected' | 'sampled_out'
+}
+
+/** Which retraining requests `retrainingRequests()` returns (newest first). */
+export interface RetrainingQueryOptions {
+  /** Only this model's. */
+  modelName?: string
+  /** Only requests in this state. */
+  status?: RetrainingStatus
+}
+
+/** Options of `requestRetraining`. */
+export interface RetrainingRequestOptions {
+  /** Who asks (stored as `requestedBy`). */
+  by?: string
+  /** Free-form details (stored as `triggerDetails`; default `{}`). */
+  details?: unknown
 }
 
 /** Options of `Engine#setBaseline`. */

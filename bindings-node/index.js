@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.Adwin = nativeBinding.Adwin
 module.exports.Baseline = nativeBinding.Baseline
 module.exports.Engine = nativeBinding.Engine
+module.exports.Monitor = nativeBinding.Monitor
 module.exports.PageHinkley = nativeBinding.PageHinkley
 module.exports.checkDrift = nativeBinding.checkDrift
 module.exports.combineMetrics = nativeBinding.combineMetrics

@@ -107,7 +107,11 @@ export interface ModelMetrics {
   latencySketch: Record<string, unknown>
 }
 
-/** One new or changed record, in write order; copy `record` into table `table` (upsert). */
+/**
+ * One new or changed record, in write order; copy `record` into table `table` (upsert). A
+ * monitoring record that was deleted (a rule, a configuration layer) comes with `record: null`:
+ * delete row `id`.
+ */
 export type OutboxEntry =
   | { seq: number; table: 'Model'; id: string; record: Model; createdAt: number }
   | { seq: number; table: 'InferenceEvent'; id: string; record: InferenceEvent; createdAt: number }
@@ -115,6 +119,10 @@ export type OutboxEntry =
   | { seq: number; table: 'DriftBaseline'; id: string; record: StoredBaselineRecord; createdAt: number }
   | { seq: number; table: 'DriftMetrics'; id: string; record: DriftMetrics; createdAt: number }
   | { seq: number; table: 'DataQualityMetrics'; id: string; record: DataQualityMetrics; createdAt: number }
+  | { seq: number; table: 'AlertRule'; id: string; record: AlertRule | null; createdAt: number }
+  | { seq: number; table: 'AlertEvent'; id: string; record: AlertEvent | null; createdAt: number }
+  | { seq: number; table: 'RetrainingRequest'; id: string; record: RetrainingRequest | null; createdAt: number }
+  | { seq: number; table: 'MonitoringConfig'; id: string; record: StoredMonitoringConfig | null; createdAt: number }
 
 /** The real-time view of a model version (`Engine.realtime`): the last five minutes of calls. */
 export interface RealtimeMetrics {
@@ -381,3 +389,243 @@ export interface StoredBaseline {
 
 /** A `DriftBaseline` record as stored (the outbox, a HarperDB table): with its statistics. */
 export type StoredBaselineRecord = Omit<StoredBaseline, 'features'> & { baseline: unknown }
+
+/** A duration as the monitoring configuration writes it: a number and a unit, `30s`, `15m`, `1h`, `7d`. */
+export type Interval = string
+
+/** What an alert rule watches. */
+export type AlertType = 'latency' | 'error_rate' | 'drift' | 'data_quality' | 'accuracy'
+
+/** How urgent an alert is. */
+export type Severity = 'info' | 'warning' | 'critical'
+
+/** Whether an alert is still going on. */
+export type AlertStatus = 'firing' | 'resolved'
+
+/** Where a retraining request is in its workflow. */
+export type RetrainingStatus = 'pending_approval' | 'approved' | 'rejected' | 'completed' | 'blocked'
+
+/** Why retraining was requested. */
+export type TriggerReason = 'drift_detected' | 'error_rate_threshold' | 'alert_rule' | 'scheduled' | 'manual'
+
+/** The condition of an alert rule: `metric operator threshold`, over a window. */
+export interface AlertCondition {
+  /**
+   * A metric of the rule's alert type: latency `p50Latency` `p95Latency` `p99Latency`
+   * `avgLatency` `maxLatency`; error_rate `errorRate` `errorCount` `requestCount`
+   * `throughputPerSecond`; drift `driftScore` `pValue` `driftedCount` `driftedShare`;
+   * data_quality `nullRate` `schemaViolations` `schemaViolationRate` `outlierCount`
+   * `rangeViolations` `unknownCategories` `totalRecords`; accuracy `accuracy` `labelledCount`
+   * `accuracyDrop`.
+   */
+  metric: string
+  operator: '>' | '>=' | '<' | '<=' | '==' | '!='
+  threshold: number
+  /** The window in minutes (the original design's field); `window` says the same as a duration. */
+  windowMinutes?: number
+  window?: Interval
+  /** Drift rules: only rows of this drift type (default input and prediction). */
+  driftType?: 'input' | 'prediction' | 'concept'
+  /** Drift and data-quality rules: only this feature. */
+  featureName?: string
+}
+
+/** What a rule does once its metric had no data for `after` evaluations in a row. */
+export interface NoDataPolicy {
+  /** `hold` keeps the episode as it is (default), `fire` raises an alert, `ignore` resolves one. */
+  action: 'hold' | 'fire' | 'ignore'
+  /** Default 3. */
+  after: number
+}
+
+/** An alert rule as stored (the original design's `AlertRule` table). */
+export interface AlertRule {
+  id: string
+  ruleName: string
+  /** `null`: every model (its newest version). */
+  modelName: string | null
+  /** `null`: the model's newest version. */
+  modelVersion: string | null
+  enabled: boolean
+  alertType: AlertType
+  condition: AlertCondition
+  severity: Severity
+  /** `callback` (the `onAlert` callbacks) and/or webhook URLs (`http://…`, `https://…`). */
+  notificationChannels: Array<string>
+  noData: NoDataPolicy
+  /** After an episode ends, the rule does not fire again for this long (default `15m`). */
+  cooldown: Interval
+  /** Whether the rule's alerts also request retraining (through the safety checks). */
+  requestRetraining: boolean
+  /** Epoch milliseconds. */
+  updatedAt: number
+}
+
+/** What `putRule` takes: an `AlertRule` whose fields with defaults may be left out. */
+export type AlertRuleInput = Pick<AlertRule, 'ruleName' | 'alertType' | 'condition'> &
+  Partial<Omit<AlertRule, 'ruleName' | 'alertType' | 'condition' | 'noData'>> & {
+    noData?: Partial<NoDataPolicy>
+  }
+
+/** One delivery of an alert event to a channel. */
+export interface AlertDelivery {
+  channel: string
+  /** `fired` or `resolved`. */
+  kind: string
+  delivered: boolean
+  attempts: number
+  error?: string
+  /** Epoch milliseconds. */
+  at: number
+}
+
+/** An alert event (the original design's `AlertEvent` table). */
+export interface AlertEvent {
+  id: string
+  ruleId: string
+  ruleName: string
+  modelName: string
+  modelVersion: string
+  /** When it fired, epoch milliseconds. */
+  timestamp: number
+  alertType: AlertType
+  severity: Severity
+  /** The condition as text (`p95Latency > 500ms`). */
+  condition: string
+  /** The metric's value when it fired (`null`: no data). */
+  actualValue: number | null
+  threshold: number
+  message: string
+  status: AlertStatus
+  resolvedAt: number | null
+  acknowledged: boolean
+  acknowledgedBy: string | null
+  acknowledgedAt: number | null
+  /** The retraining request the alert created (rules with `requestRetraining`). */
+  retrainingRequestId: string | null
+  /** Deliveries to the rule's channels. */
+  notifications: Array<AlertDelivery>
+}
+
+/** What `onAlert` callbacks and webhooks receive. */
+export interface AlertNotification {
+  kind: 'fired' | 'resolved'
+  alert: AlertEvent
+}
+
+/** One safety check of a retraining request. */
+export interface SafetyCheck {
+  /** `no_pending_request`, `min_days_between_retraining`, `min_new_labeled_samples`, `max_requests_per_window`. */
+  check: string
+  passed: boolean
+  actual: number | null
+  required: number
+  message: string
+}
+
+/** A retraining request (the original design's `RetrainingRequest` table). */
+export interface RetrainingRequest {
+  id: string
+  modelName: string
+  modelVersion: string
+  /** Epoch milliseconds. */
+  requestedAt: number
+  triggerReason: TriggerReason
+  triggerDetails: unknown
+  status: RetrainingStatus
+  requestedBy: string | null
+  safetyChecks: Array<SafetyCheck>
+  reviewedBy: string | null
+  reviewedAt: number | null
+  reviewReason: string | null
+  /** Set by `approve`: hand it to the training job. */
+  trainingJobId: string | null
+  completedAt: number | null
+}
+
+/** Input or prediction drift settings. */
+export interface FeatureDriftSettings {
+  enabled: boolean
+  method: 'ks_test' | 'chi_square' | 'psi' | 'wasserstein' | 'js'
+  /** The significance level (`ks_test`, `chi_square`) or the score above which a feature drifted. */
+  threshold: number
+  windowHours: number
+}
+
+/** A condition that requests retraining. */
+export type TriggerCondition =
+  | { type: 'drift'; driftTypes: Array<'input' | 'prediction' | 'concept'>; threshold: number }
+  | { type: 'error_rate'; threshold: number }
+  | { type: 'scheduled'; every: Interval }
+
+/** The monitoring configuration in effect (the original design's `MonitoringConfig`). */
+export interface MonitoringConfig {
+  aggregation: {
+    hourlyAggregation: Interval
+    dailyAggregation: Interval
+    driftCheck: Interval
+    dataQualityCheck: Interval
+  }
+  drift: {
+    inputDrift: FeatureDriftSettings
+    predictionDrift: FeatureDriftSettings
+    conceptDrift: { enabled: boolean; minLabeledSamples: number; accuracyDropThreshold: number }
+  }
+  retrainingTriggers: {
+    enabled: boolean
+    minDaysBetweenRetraining: number
+    minNewLabeledSamples: number
+    maxRequestsPerWindow: number
+    requestWindow: Interval
+    conditions: Array<TriggerCondition>
+  }
+}
+
+/** A configuration layer as stored (the `MonitoringConfig` table): the fields it sets. */
+export interface StoredMonitoringConfig {
+  /** `global`, `model:NAME` or `model:NAME:VERSION`. */
+  id: string
+  modelName: string | null
+  modelVersion: string | null
+  config: Record<string, unknown>
+  /** Epoch milliseconds. */
+  updatedAt: number
+}
+
+/** One job run of a tick. */
+export interface JobRun {
+  job: 'hourly_aggregation' | 'daily_aggregation' | 'data_quality_check' | 'drift_check' | 'scheduled_retraining'
+  modelName: string | null
+  modelVersion: string | null
+  outcome: 'ran' | 'skipped' | 'failed'
+  message: string | null
+  /** Runs skipped because the monitor was not ticked in time (not replayed). */
+  missed: number
+}
+
+/** The last evaluation of a rule for one model version. */
+export interface RuleStatus {
+  ruleId: string
+  ruleName: string
+  modelName: string
+  modelVersion: string
+  state: 'ok' | 'firing' | 'cooldown' | 'no_data' | 'error'
+  /** The metric's value (`null`: no data). */
+  value: number | null
+  noDataStreak: number
+  alertId: string | null
+  message: string | null
+  /** Epoch milliseconds. */
+  evaluatedAt: number
+}
+
+/** What one tick did (`Monitor.tick`). */
+export interface TickReport {
+  /** Epoch milliseconds. */
+  at: number
+  jobs: Array<JobRun>
+  fired: Array<AlertEvent>
+  resolved: Array<AlertEvent>
+  retrainingRequests: Array<RetrainingRequest>
+  rules: Array<RuleStatus>
+}

@@ -12,6 +12,7 @@ mod drift;
 mod engine;
 mod error;
 mod monitor;
+mod monitoring;
 mod tasks;
 mod telemetry;
 mod tensor;

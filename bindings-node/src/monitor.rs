@@ -284,7 +284,7 @@ fn check_options(options: &Unknown<'_>) -> CoreResult<(DriftCheckConfig, Option<
     };
     let labels =
         o.labels.map(|l| LabelCounts::new(u64::from(l.correct), u64::from(l.total))).transpose()?;
-    Ok((DriftCheckConfig { drift, concept }, labels))
+    Ok((DriftCheckConfig { drift, concept, ..DriftCheckConfig::default() }, labels))
 }
 
 /// Checks current columns against a baseline: KS (numeric) and chi-square (categorical)

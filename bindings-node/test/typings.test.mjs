@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
 import * as binding from '../index.js'
-import { Engine } from '../index.js'
+import { Engine, Monitor } from '../index.js'
 import { irisEngine } from './helpers.mjs'
 
 const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
@@ -77,4 +77,43 @@ test('record interfaces list exactly the fields the addon returns', async () => 
     assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)
   }
   assert.deepEqual(Object.keys(entry).sort(), ['createdAt', 'id', 'record', 'seq', 'table'])
+})
+
+test('monitoring record interfaces list exactly the fields the Monitor returns', async () => {
+  const engine = await irisEngine(Engine.inMemory({ tickIntervalMs: null }))
+  const monitor = new Monitor(engine)
+  const rule = monitor.putRule({
+    ruleName: 'slow',
+    modelName: 'iris',
+    alertType: 'latency',
+    condition: { metric: 'maxLatency', operator: '>=', threshold: 0 },
+  })
+  await engine.inferJson('iris', [5.1, 3.5, 1.4, 0.2])
+  const report = await monitor.tick()
+  monitor.setConfig({ retrainingTriggers: { minNewLabeledSamples: 0 } }, { modelName: 'iris' })
+  const request = monitor.requestRetraining('iris')
+  const samples = {
+    AlertRule: rule,
+    AlertEvent: report.fired[0],
+    RuleStatus: report.rules[0],
+    TickReport: report,
+    RetrainingRequest: request,
+    SafetyCheck: request.safetyChecks[0],
+    StoredMonitoringConfig: monitor.configLayer({ modelName: 'iris' }),
+    MonitoringConfig: monitor.config(),
+    NoDataPolicy: rule.noData,
+  }
+  for (const [name, value] of Object.entries(samples)) {
+    assert.ok(value, `no sample of ${name}`)
+    assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)
+  }
+  // The getter `running` is declared `get running(): boolean`, which members() skips.
+  const monitorClass = block('export declare class Monitor')
+  assert.match(monitorClass, /get running\(\): boolean/)
+  assert.deepEqual(
+    members(monitorClass).filter((n) => n !== 'constructor'),
+    Object.getOwnPropertyNames(Monitor.prototype)
+      .filter((n) => !['constructor', 'running'].includes(n))
+      .sort(),
+  )
 })

@@ -7,7 +7,7 @@ import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { threadId } from 'node:worker_threads'
 
-import { Baseline, Engine, combineMetrics, outcomeMatches } from 'harper-edge'
+import { Baseline, Engine, Monitor, combineMetrics, outcomeMatches } from 'harper-edge'
 
 const MODEL_PATH =
   process.env.HARPER_EDGE_MODEL_PATH ??
@@ -91,6 +91,9 @@ async function copyOutbox() {
         // One row per engine and period: the endpoint below combines them.
         const stored = `${id}@${ORIGIN}`
         await tables.ModelMetrics.put(stored, { ...record, id: stored, origin: ORIGIN })
+      } else if (record === null) {
+        // A deleted monitoring record (an alert rule, a configuration layer).
+        await tables[table].delete(id)
       } else {
         await tables[table].put(id, record)
       }
@@ -128,12 +131,112 @@ async function tick() {
 }
 setInterval(tick, TICK_MS).unref()
 
+// Monitoring: every worker's engine has a Monitor (rules, alerts, retraining requests and
+// configuration layers are records of its engine, mirrored into the AlertRule, AlertEvent,
+// RetrainingRequest and MonitoringConfig tables by the ticker above). Only one worker thread
+// runs the scheduler (`monitor.start()`), so that checks and alerts are not repeated per worker:
+// the one whose `server.workerIndex` is 0. Harper numbers its worker threads from 0 and leaves
+// `server.workerIndex` undefined on the main thread, so exactly one thread per process matches.
+// That worker loads the rules and configuration layers written through other workers from the
+// tables on every tick (`syncMonitoring`). HARPER_EDGE_MONITOR=off starts no scheduler;
+// HARPER_EDGE_MONITOR_MS (default 10000) is the time between its ticks.
+const MONITOR_ENABLED = monitorSwitch(process.env.HARPER_EDGE_MONITOR)
+const MONITOR_MS = positiveInteger('HARPER_EDGE_MONITOR_MS', 10_000, 'milliseconds')
+const monitor = new Monitor(engine, { intervalMs: MONITOR_MS })
+const SCHEDULER = MONITOR_ENABLED && globalThis.server?.workerIndex === 0
+
+function monitorSwitch(text) {
+  if (text === undefined || text === '' || text === 'on') return true
+  if (text === 'off') return false
+  throw new Error(`HARPER_EDGE_MONITOR must be 'on' or 'off', got '${text}'`)
+}
+
+monitor.onAlert(({ kind, alert }) => {
+  const say = kind === 'fired' ? 'warn' : 'info'
+  log()[say]?.(`harper-edge component: alert ${kind}: ${alert.message} (${alert.id})`)
+})
+monitor.onRetrainingApproved((r) => {
+  // A real deployment starts its training job here, then marks the request completed.
+  log().info?.(`harper-edge component: retraining ${r.id} of ${r.modelName}:${r.modelVersion} approved: job ${r.trainingJobId}`)
+})
+
+// The scheduler worker's copy of the rules and configuration layers follows the tables (where
+// every worker's writes land): a row newer than the engine's record is loaded, and a record
+// whose row was deleted (after the engine had seen it in the table) is deleted.
+const seenInTable = { AlertRule: new Set(), MonitoringConfig: new Set() }
+// Deleted through this worker but maybe still in the table (until the next drain): not loaded
+// back.
+const deletedHere = { AlertRule: new Set(), MonitoringConfig: new Set() }
+
+async function syncMonitoring() {
+  const rules = new Map(monitor.rules().map((r) => [r.id, r]))
+  const ruleRows = new Set()
+  for await (const row of tables.AlertRule.search({})) {
+    const rule = plain(row)
+    ruleRows.add(rule.id)
+    const mine = rules.get(rule.id)
+    if (deletedHere.AlertRule.has(rule.id)) continue
+    if (!mine || rule.updatedAt > mine.updatedAt) {
+      const { updatedAt, ...input } = rule
+      monitor.putRule(input)
+    }
+  }
+  for (const id of rules.keys()) {
+    if (!ruleRows.has(id) && seenInTable.AlertRule.has(id)) monitor.deleteRule(id)
+  }
+  seenInTable.AlertRule = ruleRows
+  for (const id of deletedHere.AlertRule) if (!ruleRows.has(id)) deletedHere.AlertRule.delete(id)
+  const layerRows = new Set()
+  for await (const row of tables.MonitoringConfig.search({})) {
+    const layer = plain(row)
+    layerRows.add(layer.id)
+    if (deletedHere.MonitoringConfig.has(layer.id)) continue
+    const scope = scopeOf(layer)
+    const mine = monitor.configLayer(scope)
+    if (!mine || layer.updatedAt > mine.updatedAt) monitor.setConfig(layer.config ?? {}, scope)
+  }
+  for (const id of seenInTable.MonitoringConfig) {
+    if (!layerRows.has(id)) {
+      const [, modelName, modelVersion] = id.split(':')
+      monitor.clearConfig(id === 'global' ? {} : { modelName, modelVersion })
+    }
+  }
+  seenInTable.MonitoringConfig = layerRows
+  for (const id of deletedHere.MonitoringConfig) {
+    if (!layerRows.has(id)) deletedHere.MonitoringConfig.delete(id)
+  }
+}
+
+function scopeOf({ modelName, modelVersion }) {
+  return modelName == null ? {} : modelVersion == null ? { modelName } : { modelName, modelVersion }
+}
+
+if (SCHEDULER) {
+  let syncing = false
+  setInterval(async () => {
+    if (syncing) return
+    syncing = true
+    try {
+      // After the pending drains: what this worker wrote is in the tables first.
+      await drainOutbox()
+      await syncMonitoring()
+    } catch (e) {
+      log().error('harper-edge component: loading monitoring rules from the tables failed:', e)
+    } finally {
+      syncing = false
+    }
+  }, MONITOR_MS).unref()
+  monitor.start()
+  log().info?.(`harper-edge component: monitor scheduler started in worker 0, every ${MONITOR_MS} ms`)
+}
+
 // harper-edge error codes as HTTP statuses; anything else is a server error.
 const STATUS = {
   HARPER_EDGE_INVALID_INPUT: 400,
   HARPER_EDGE_SHAPE: 400,
   HARPER_EDGE_NOT_FOUND: 404,
   HARPER_EDGE_CONFLICT: 409,
+  HARPER_EDGE_INVALID_TRANSITION: 409,
   HARPER_EDGE_MODEL_LOAD: 422,
 }
 
@@ -561,8 +664,246 @@ async function driftRows(modelName, target) {
   return { modelName, latest, rows: limited }
 }
 
+
+// ------------------------------------------------------------------------------------------
+// Monitoring endpoints. They answer from this worker's engine (its Monitor): with one worker
+// thread (or requests reaching worker 0, the scheduler) they see every alert and request. The
+// tables hold every worker's records.
+
+// The path segments after the resource's own path.
+function segments(target) {
+  return target.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+}
+
+function noEndpoint(method, base, target, hint) {
+  return new HttpError('HARPER_EDGE_NOT_FOUND', `no such endpoint: ${method} ${base}${target.pathname} (${hint})`)
+}
+
+async function jsonBody(data) {
+  const body = (await data) ?? {}
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: the body must be a JSON object')
+  }
+  return body
+}
+
+function booleanParam(target, name) {
+  const text = target.get(name) ?? undefined
+  if (text === undefined) return undefined
+  if (text === 'true' || text === 'false') return text === 'true'
+  throw new HttpError('HARPER_EDGE_INVALID_INPUT', `invalid input: ${name} must be true or false, got '${text}'`)
+}
+
+function limitParam(target) {
+  const text = target.get('limit') ?? undefined
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text)) {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', `invalid input: limit must be a non-negative integer, got '${text}'`)
+  }
+  return Number(text)
+}
+
+const param = (target, name) => target.get(name) ?? undefined
+
+/**
+ * - `GET /monitoring/alerts?modelName=&modelVersion=&severity=&status=&acknowledged=&ruleId=&limit=`
+ *   → AlertEvent records, newest first.
+ * - `GET /monitoring/alerts/{alertId}` → one AlertEvent.
+ * - `POST /monitoring/alerts/{alertId}/acknowledge {acknowledgedBy}` → the acknowledged event.
+ */
+class MonitoringAlerts extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length === 1) return monitor.alert(path[0])
+      if (path.length > 0) throw noEndpoint('GET', '/monitoring/alerts', target, 'try /monitoring/alerts')
+      return monitor.alerts({
+        modelName: param(target, 'modelName'),
+        modelVersion: param(target, 'modelVersion'),
+        severity: param(target, 'severity'),
+        status: param(target, 'status'),
+        acknowledged: booleanParam(target, 'acknowledged'),
+        ruleId: param(target, 'ruleId'),
+        limit: limitParam(target),
+      })
+    })
+  }
+
+  post(target, data) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length !== 2 || path[1] !== 'acknowledge') {
+        throw noEndpoint('POST', '/monitoring/alerts', target, 'try /monitoring/alerts/{alertId}/acknowledge')
+      }
+      const { acknowledgedBy } = await jsonBody(data)
+      if (typeof acknowledgedBy !== 'string' || acknowledgedBy.trim() === '') {
+        throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: acknowledgedBy must name who acknowledges')
+      }
+      const event = monitor.acknowledge(path[0], acknowledgedBy)
+      await drainOutbox()
+      return event
+    })
+  }
+}
+
+/**
+ * - `GET /monitoring/retraining-requests?status=&modelName=` → RetrainingRequest records,
+ *   newest first; `GET /monitoring/retraining-requests/{id}` → one.
+ * - `POST /monitoring/retraining-requests {modelName, modelVersion?, requestedBy, details?}` → a
+ *   manual request, `pending_approval` or `blocked` by its safety checks.
+ * - `POST /monitoring/retraining-requests/{id}/approve {reviewedBy, reason?}` → approved, with
+ *   its `trainingJobId`; `/reject {reviewedBy, reason?}` → rejected; `/complete` → completed.
+ *   A request in another state answers 409 (`HARPER_EDGE_INVALID_TRANSITION`).
+ */
+class MonitoringRetrainingRequests extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length === 1) return monitor.retrainingRequest(path[0])
+      if (path.length > 0) {
+        throw noEndpoint('GET', '/monitoring/retraining-requests', target, 'try /monitoring/retraining-requests')
+      }
+      return monitor.retrainingRequests({ modelName: param(target, 'modelName'), status: param(target, 'status') })
+    })
+  }
+
+  post(target, data) {
+    return respond(async () => {
+      const path = segments(target)
+      const body = await jsonBody(data)
+      let result
+      if (path.length === 0) {
+        const { modelName, modelVersion, requestedBy, details } = body
+        if (typeof modelName !== 'string') {
+          throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: modelName must be a string')
+        }
+        result = monitor.requestRetraining(modelRef(modelName, modelVersion), { by: requestedBy, details })
+      } else if (path.length === 2 && ['approve', 'reject'].includes(path[1])) {
+        const { reviewedBy, reason } = body
+        if (typeof reviewedBy !== 'string') {
+          throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: reviewedBy must name the reviewer')
+        }
+        result = monitor[path[1]](path[0], reviewedBy, reason ?? undefined)
+      } else if (path.length === 2 && path[1] === 'complete') {
+        result = monitor.complete(path[0])
+      } else {
+        throw noEndpoint(
+          'POST',
+          '/monitoring/retraining-requests',
+          target,
+          'try /monitoring/retraining-requests/{id}/approve, /reject or /complete',
+        )
+      }
+      await drainOutbox()
+      return result
+    })
+  }
+}
+
+/**
+ * - `GET /monitoring/rules` → the AlertRule records, oldest change first.
+ * - `POST /monitoring/rules {ruleName, alertType, condition, modelName?, modelVersion?,
+ *   severity?, notificationChannels?, noData?, cooldown?, requestRetraining?, enabled?, id?}` →
+ *   the saved rule (an unknown metric or field is a 400 naming it).
+ * - `DELETE /monitoring/rules/{id}` → `{ deleted: id }`.
+ */
+class MonitoringRules extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length === 1) {
+        const rule = monitor.rules().find((r) => r.id === path[0])
+        if (!rule) throw new HttpError('HARPER_EDGE_NOT_FOUND', `not found: alert rule '${path[0]}'`)
+        return rule
+      }
+      if (path.length > 0) throw noEndpoint('GET', '/monitoring/rules', target, 'try /monitoring/rules')
+      return monitor.rules()
+    })
+  }
+
+  post(target, data) {
+    return respond(async () => {
+      if (segments(target).length > 0) throw noEndpoint('POST', '/monitoring/rules', target, 'try /monitoring/rules')
+      const rule = monitor.putRule(await jsonBody(data))
+      deletedHere.AlertRule.delete(rule.id)
+      await drainOutbox()
+      return rule
+    })
+  }
+
+  delete(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length !== 1) throw noEndpoint('DELETE', '/monitoring/rules', target, 'try /monitoring/rules/{id}')
+      monitor.deleteRule(path[0])
+      deletedHere.AlertRule.add(path[0])
+      await drainOutbox()
+      return { deleted: path[0] }
+    })
+  }
+}
+
+/**
+ * - `GET /monitoring/config?modelName=&modelVersion=` → the configuration in effect for that
+ *   scope (defaults, then the global, model and version layers), with the scope's own `layer`.
+ * - `PUT /monitoring/config?modelName=&modelVersion= {…fields}` → sets the scope's layer (no
+ *   `modelName`: the global one); an invalid field is a 400 naming it
+ *   (`aggregation.driftCheck`).
+ * - `DELETE /monitoring/config?modelName=&modelVersion=` → removes the scope's layer.
+ */
+class MonitoringConfigResource extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const scope = configScope(target, 'GET')
+      return { ...monitor.config(scope), layer: monitor.configLayer(scope) }
+    })
+  }
+
+  put(target, data) {
+    return respond(async () => {
+      const scope = configScope(target, 'PUT')
+      const stored = monitor.setConfig(await jsonBody(data), scope)
+      deletedHere.MonitoringConfig.delete(stored.id)
+      await drainOutbox()
+      return stored
+    })
+  }
+
+  delete(target) {
+    return respond(async () => {
+      const scope = configScope(target, 'DELETE')
+      const cleared = monitor.clearConfig(scope)
+      const id = scope.modelName === undefined ? 'global' : ['model', scope.modelName, scope.modelVersion].filter(Boolean).join(':')
+      deletedHere.MonitoringConfig.add(id)
+      await drainOutbox()
+      return { cleared }
+    })
+  }
+}
+
+function configScope(target, method) {
+  if (segments(target).length > 0) throw noEndpoint(method, '/monitoring/config', target, 'try /monitoring/config?modelName=')
+  const [modelName, modelVersion] = [param(target, 'modelName'), param(target, 'modelVersion')]
+  if (modelName === undefined && modelVersion !== undefined) {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: modelVersion needs modelName')
+  }
+  return scopeOf({ modelName, modelVersion })
+}
+
 export const monitoring = {
   metrics: MonitoringMetrics,
   telemetry: MonitoringTelemetry,
   drift: MonitoringDrift,
+  alerts: MonitoringAlerts,
+  'retraining-requests': MonitoringRetrainingRequests,
+  rules: MonitoringRules,
+  config: MonitoringConfigResource,
 }

@@ -48,6 +48,8 @@ const TICK_MS = 100
 // The component's engine settings in the test (HARPER_EDGE_EVENT_CAPACITY, a multiple of every
 // shard count, so it is the capacity exactly).
 const EVENT_CAPACITY = 4096
+// The component's monitor scheduler ticks this often in the test (HARPER_EDGE_MONITOR_MS).
+const MONITOR_MS = 200
 
 const EVENT_FIELDS = [
   'actualOutcome',
@@ -178,6 +180,8 @@ before(async () => {
     HARPER_EDGE_EVENT_CAPACITY: String(EVENT_CAPACITY),
     HARPER_EDGE_SAMPLE_RATE: '1',
     HARPER_EDGE_RETENTION_MS: String(24 * HOUR),
+    // The monitor scheduler (worker 0) ticks every MONITOR_MS.
+    HARPER_EDGE_MONITOR_MS: String(MONITOR_MS),
     HARPER_SET_CONFIG: JSON.stringify({
       http: { port: `${HOST}:${HTTP_PORT}`, securePort: null },
       operationsApi: { network: { port: `${HOST}:${OPERATIONS_PORT}`, securePort: null } },
@@ -774,4 +778,124 @@ harperTest('drift: a baseline from the table, checks on the table and on given d
   assert.equal((await get('/monitoring/drift/drifty/bogus')).status, 404)
   assert.equal((await post('/monitoring/drift/drifty/bogus', {})).status, 404)
   assert.equal((await post('/monitoring/drift/nosuchmodel/check', {})).status, 404)
+})
+
+const del = (path) => request('DELETE', path)
+const put = (path, body) => request('PUT', path, body)
+
+harperTest('monitoring: a rule raises an alert that is acknowledged; a retraining request is approved', async () => {
+  // A rule every call of iris:1 breaks: the scheduler raises an alert at its next tick.
+  const rule = await post('/monitoring/rules', {
+    ruleName: 'any call',
+    modelName: 'iris',
+    modelVersion: '1',
+    alertType: 'latency',
+    severity: 'critical',
+    condition: { metric: 'maxLatency', operator: '>=', threshold: 0 },
+  })
+  assert.equal(rule.status, 200, JSON.stringify(rule.body))
+  assert.match(rule.body.id, /\S/)
+  assert.equal(rule.body.cooldown, '15m')
+  const bad = await post('/monitoring/rules', {
+    ruleName: 'bad',
+    alertType: 'latency',
+    condition: { metric: 'errorRate', operator: '>', threshold: 1 },
+  })
+  assert.equal(bad.status, 400)
+  assert.equal(bad.body.code, 'HARPER_EDGE_INVALID_INPUT')
+  assert.match(bad.body.error, /condition\.metric/)
+  assert.ok((await get('/monitoring/rules')).body.some((r) => r.id === rule.body.id))
+
+  const p = await post('/Predict', { modelName: 'iris', modelVersion: '1', features: REFERENCE.inputs[0] })
+  assert.equal(p.status, 200)
+  const alert = await eventually(async () => {
+    const r = await get('/monitoring/alerts?modelName=iris&severity=critical&status=firing&acknowledged=false')
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    const mine = r.body.filter((a) => a.ruleId === rule.body.id)
+    assert.equal(mine.length, 1, 'one alert per episode')
+    return mine[0]
+  })
+  assert.equal(alert.modelVersion, '1')
+  assert.ok(alert.actualValue >= 0)
+  assert.equal(alert.condition, 'maxLatency >= 0ms')
+
+  const ack = await post(`/monitoring/alerts/${alert.id}/acknowledge`, { acknowledgedBy: 'on-call' })
+  assert.equal(ack.status, 200, JSON.stringify(ack.body))
+  assert.equal(ack.body.acknowledged, true)
+  assert.equal(ack.body.acknowledgedBy, 'on-call')
+  assert.deepEqual((await get('/monitoring/alerts?modelName=iris&acknowledged=false')).body.filter((a) => a.id === alert.id), [])
+  const row = await eventually(async () => {
+    const r = await get(`/AlertEvent/${alert.id}`)
+    assert.equal(r.status, 200)
+    assert.equal(r.body.acknowledgedBy, 'on-call')
+    return r.body
+  })
+  assert.equal(row.ruleId, rule.body.id)
+  assert.equal((await post('/monitoring/alerts/nope/acknowledge', { acknowledgedBy: 'x' })).status, 404)
+  assert.equal((await post(`/monitoring/alerts/${alert.id}/acknowledge`, {})).status, 400)
+
+  // Configuration: an invalid field is named; a layer lowers the safety checks of iris.
+  const badConfig = await put('/monitoring/config', { aggregation: { driftCheck: '6x' } })
+  assert.equal(badConfig.status, 400)
+  assert.match(badConfig.body.error, /aggregation\.driftCheck/)
+  const layer = await put('/monitoring/config?modelName=iris', { retrainingTriggers: { minNewLabeledSamples: 0 } })
+  assert.equal(layer.status, 200, JSON.stringify(layer.body))
+  assert.equal(layer.body.id, 'model:iris')
+  const effective = await get('/monitoring/config?modelName=iris&modelVersion=1')
+  assert.equal(effective.body.retrainingTriggers.minNewLabeledSamples, 0)
+  assert.equal(effective.body.aggregation.driftCheck, '6h')
+  assert.equal((await get('/monitoring/config')).body.retrainingTriggers.minNewLabeledSamples, 500)
+  await eventually(async () => assert.equal((await get('/MonitoringConfig/model:iris')).status, 200))
+
+  // A manual request, approved: its new state is in the next GET and in the mirrored table.
+  const created = await post('/monitoring/retraining-requests', {
+    modelName: 'iris',
+    requestedBy: 'data-team',
+    details: { ticket: 7 },
+  })
+  assert.equal(created.status, 200, JSON.stringify(created.body))
+  assert.equal(created.body.status, 'pending_approval', JSON.stringify(created.body.safetyChecks))
+  assert.equal(created.body.triggerReason, 'manual')
+  const id = created.body.id
+  const pending = await get('/monitoring/retraining-requests?status=pending_approval&modelName=iris')
+  assert.deepEqual(pending.body.map((r) => r.id), [id])
+  const approved = await post(`/monitoring/retraining-requests/${id}/approve`, { reviewedBy: 'lead', reason: 'ok' })
+  assert.equal(approved.status, 200, JSON.stringify(approved.body))
+  assert.equal(approved.body.status, 'approved')
+  assert.match(approved.body.trainingJobId, /\S/)
+  const listed = await get('/monitoring/retraining-requests?modelName=iris')
+  assert.equal(listed.body.find((r) => r.id === id).status, 'approved')
+  const mirrored = await eventually(async () => {
+    const r = await get(`/RetrainingRequest/${id}`)
+    assert.equal(r.status, 200)
+    assert.equal(r.body.status, 'approved')
+    return r.body
+  })
+  assert.equal(mirrored.trainingJobId, approved.body.trainingJobId)
+  assert.equal(mirrored.reviewedBy, 'lead')
+  const rejected = await post(`/monitoring/retraining-requests/${id}/reject`, { reviewedBy: 'lead' })
+  assert.equal(rejected.status, 409)
+  assert.equal(rejected.body.code, 'HARPER_EDGE_INVALID_TRANSITION')
+  assert.equal((await post('/monitoring/retraining-requests/nope/approve', { reviewedBy: 'x' })).status, 404)
+  assert.equal((await get('/monitoring/retraining-requests?status=done')).status, 400)
+
+  // A rule row changed in the table (as a write through another worker, or another node, puts
+  // it there) is loaded by the scheduler's engine.
+  const ruleRow = await eventually(async () => {
+    const r = await get(`/AlertRule/${rule.body.id}`)
+    assert.equal(r.status, 200)
+    return r.body
+  })
+  const renamed = { ...ruleRow, ruleName: 'renamed elsewhere', updatedAt: ruleRow.updatedAt + 1 }
+  assert.ok([200, 204].includes((await put(`/AlertRule/${rule.body.id}`, renamed)).status))
+  await eventually(async () => {
+    const r = await get(`/monitoring/rules/${rule.body.id}`)
+    assert.equal(r.body.ruleName, 'renamed elsewhere')
+  })
+
+  // Deleting the rule deletes its mirrored row.
+  const deleted = await del(`/monitoring/rules/${rule.body.id}`)
+  assert.equal(deleted.status, 200, JSON.stringify(deleted.body))
+  assert.equal((await del(`/monitoring/rules/${rule.body.id}`)).status, 404)
+  await eventually(async () => assert.equal((await get(`/AlertRule/${rule.body.id}`)).status, 404))
 })
