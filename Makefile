@@ -56,6 +56,7 @@ python-test: python-setup
 	cd bindings-python && $(PY) -m mypy.stubtest harper_edge --allowlist stubtest-allowlist.txt
 	$(PY) examples/python/quickstart.py
 	$(PY) examples/python/host_telemetry.py
+	$(PY) examples/python/monitor.py
 	$(PY) examples/python/drift_stream.py
 	$(PY) examples/python/drift_check.py
 
@@ -64,7 +65,7 @@ node-setup:
 
 node-test: node-setup
 	cd bindings-node && node --test test/
-	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs && node drift_check.mjs
+	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs && node drift_check.mjs && node monitor.mjs
 
 harper-setup:
 	cd examples/harper-component && npm install --no-audit --no-fund

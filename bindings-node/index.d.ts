@@ -919,6 +919,15 @@ export declare class Monitor {
    * unknown metric, operator or channel is `HARPER_EDGE_INVALID_INPUT` naming the field.
    */
   putRule(rule: AlertRuleInput): AlertRule
+  /**
+   * Loads a monitoring record kept elsewhere — a row another Harper worker or node mirrored
+   * into a table — so this engine can act on it (acknowledge, approve …). A copy never
+   * moves a record backwards (a request's status only advances; an alert keeps its
+   * resolution and first acknowledgment; rules and layers keep the newer `updatedAt`).
+   * Returns whether anything changed. `HARPER_EDGE_INVALID_INPUT` for another table or a
+   * record that does not parse (naming the field).
+   */
+  restore(table: 'AlertRule' | 'AlertEvent' | 'RetrainingRequest' | 'MonitoringConfig', record: object): boolean
   /** Every stored alert rule, oldest change first. */
   rules(): Array<AlertRule>
   /** Deletes the rule `id` (`HARPER_EDGE_NOT_FOUND` if there is none). */

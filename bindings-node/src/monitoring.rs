@@ -298,6 +298,23 @@ impl Monitor {
         })
     }
 
+    /// Loads a monitoring record kept elsewhere — a row another Harper worker or node mirrored
+    /// into a table — so this engine can act on it (acknowledge, approve …). A copy never
+    /// moves a record backwards (a request's status only advances; an alert keeps its
+    /// resolution and first acknowledgment; rules and layers keep the newer `updatedAt`).
+    /// Returns whether anything changed. `HARPER_EDGE_INVALID_INPUT` for another table or a
+    /// record that does not parse (naming the field).
+    #[napi(
+        ts_args_type = "table: 'AlertRule' | 'AlertEvent' | 'RetrainingRequest' | 'MonitoringConfig', record: object"
+    )]
+    pub fn restore(&self, table: Unknown<'_>, record: Unknown<'_>) -> Result<bool> {
+        sync(|| {
+            let table: harper_edge_core::Table = string(&table, "table")?.parse()?;
+            let record: Value = convert::from_js(&record, "record", "a record object")?;
+            self.monitor.restore(table, &record)
+        })
+    }
+
     /// Every stored alert rule, oldest change first.
     #[napi(ts_return_type = "Array<AlertRule>")]
     pub fn rules(&self) -> Result<Value> {

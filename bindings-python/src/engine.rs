@@ -35,8 +35,16 @@ const RETENTION_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
 #[pyclass(frozen, name = "Engine", module = "harper_edge")]
 #[derive(Debug)]
 pub(crate) struct PyEngine {
-    inner: Engine,
+    /// Shared with the `Monitor`s of this engine.
+    inner: Arc<Engine>,
     home: Option<PathBuf>,
+}
+
+impl PyEngine {
+    /// The engine, shared (for a `Monitor`).
+    pub(crate) fn shared(&self) -> Arc<Engine> {
+        Arc::clone(&self.inner)
+    }
 }
 
 #[pymethods]
@@ -85,7 +93,7 @@ impl PyEngine {
             let builder = settings.builder()?;
             builder.store(Arc::new(SqliteStore::open(&home)?)).build()
         })?;
-        Ok(PyEngine { inner, home: Some(home) })
+        Ok(PyEngine { inner: Arc::new(inner), home: Some(home) })
     }
 
     /// An engine whose records live in memory only.
@@ -127,7 +135,7 @@ impl PyEngine {
             drift_sample_size,
         };
         let inner = py.run_core(|| settings.builder()?.build())?;
-        Ok(PyEngine { inner, home: None })
+        Ok(PyEngine { inner: Arc::new(inner), home: None })
     }
 
     /// Registers the model file at `path` as `name:version`; loads it first, so a corrupt or
@@ -447,6 +455,7 @@ impl PyEngine {
         let config = DriftCheckConfig {
             drift,
             concept: ConceptDriftConfig { min_labeled_samples, accuracy_drop_threshold, alpha },
+            ..DriftCheckConfig::default()
         };
         let reference = model.parse::<ModelRef>().map_err(|e| crate::error::to_py_err(py, &e))?;
         let result = match current {

@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod json;
 mod monitor;
+mod monitor_alerts;
 mod registry;
 mod telemetry;
 mod tensor;
@@ -25,6 +26,8 @@ mod _native {
     use crate::engine::{PyEngine, PyPrediction};
     #[pymodule_export]
     use crate::monitor::{PyBaseline, PyDriftResult, check_drift};
+    #[pymodule_export]
+    use crate::monitor_alerts::PyMonitor;
     #[pymodule_export]
     use crate::registry::PyModel;
     #[pymodule_export]

@@ -325,6 +325,11 @@ impl Seconds {
     pub(crate) const fn of(seconds: f64) -> Self {
         Seconds(Some(seconds))
     }
+
+    /// The number of seconds, `None` for `None`.
+    pub(crate) const fn get(self) -> Option<f64> {
+        self.0
+    }
 }
 
 impl FromPyObject<'_, '_> for Seconds {

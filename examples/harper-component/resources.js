@@ -176,10 +176,7 @@ async function syncMonitoring() {
     ruleRows.add(rule.id)
     const mine = rules.get(rule.id)
     if (deletedHere.AlertRule.has(rule.id)) continue
-    if (!mine || rule.updatedAt > mine.updatedAt) {
-      const { updatedAt, ...input } = rule
-      monitor.putRule(input)
-    }
+    if (!mine || rule.updatedAt > mine.updatedAt) monitor.restore('AlertRule', rule)
   }
   for (const id of rules.keys()) {
     if (!ruleRows.has(id) && seenInTable.AlertRule.has(id)) monitor.deleteRule(id)
@@ -193,7 +190,7 @@ async function syncMonitoring() {
     if (deletedHere.MonitoringConfig.has(layer.id)) continue
     const scope = scopeOf(layer)
     const mine = monitor.configLayer(scope)
-    if (!mine || layer.updatedAt > mine.updatedAt) monitor.setConfig(layer.config ?? {}, scope)
+    if (!mine || layer.updatedAt > mine.updatedAt) monitor.restore('MonitoringConfig', layer)
   }
   for (const id of seenInTable.MonitoringConfig) {
     if (!layerRows.has(id)) {
@@ -711,23 +708,58 @@ const param = (target, name) => target.get(name) ?? undefined
  * - `GET /monitoring/alerts/{alertId}` → one AlertEvent.
  * - `POST /monitoring/alerts/{alertId}/acknowledge {acknowledgedBy}` → the acknowledged event.
  */
+/**
+ * Loads the mirrored row `id` of `table` into this worker's engine before acting on it: the
+ * record may have been written by another worker thread (each has its own engine) or another
+ * node. `restore` never moves a record backwards, so a stale row cannot undo a newer local
+ * state.
+ */
+async function restoreRow(table, id) {
+  const row = await tables[table].get(id)
+  if (row) monitor.restore(table, plain(row))
+}
+
+/**
+ * The rows of a mirrored monitoring table (cluster-wide: every worker and node mirrors into
+ * it), filtered by `filters` (attribute → value; undefined ignored), newest `timeAttribute`
+ * first, at most `limit`.
+ */
+async function monitoringRows(table, filters, timeAttribute, limit) {
+  const wanted = Object.entries(filters).filter(([, value]) => value !== undefined)
+  // The indexed modelName narrows the scan; the other filters are applied here.
+  const query = filters.modelName === undefined ? {} : { conditions: [{ attribute: 'modelName', value: filters.modelName }] }
+  const rows = []
+  for await (const row of tables[table].search(query)) {
+    const record = plain(row)
+    if (wanted.every(([attribute, value]) => record[attribute] === value)) rows.push(record)
+  }
+  rows.sort((a, b) => b[timeAttribute] - a[timeAttribute] || (a.id < b.id ? 1 : -1))
+  return limit === undefined ? rows : rows.slice(0, limit)
+}
+
 class MonitoringAlerts extends Resource {
   static loadAsInstance = false
 
   get(target) {
     return respond(async () => {
       const path = segments(target)
-      if (path.length === 1) return monitor.alert(path[0])
+      if (path.length === 1) {
+        await restoreRow('AlertEvent', path[0])
+        return monitor.alert(path[0])
+      }
       if (path.length > 0) throw noEndpoint('GET', '/monitoring/alerts', target, 'try /monitoring/alerts')
-      return monitor.alerts({
+      // Validated by the engine's own query first (bad severity or status: 400), then read
+      // from the replicated table, so alerts raised by any worker or node are listed.
+      const filters = {
         modelName: param(target, 'modelName'),
         modelVersion: param(target, 'modelVersion'),
         severity: param(target, 'severity'),
         status: param(target, 'status'),
         acknowledged: booleanParam(target, 'acknowledged'),
         ruleId: param(target, 'ruleId'),
-        limit: limitParam(target),
-      })
+      }
+      monitor.alerts({ ...filters, limit: 0 })
+      return monitoringRows('AlertEvent', filters, 'timestamp', limitParam(target))
     })
   }
 
@@ -741,6 +773,7 @@ class MonitoringAlerts extends Resource {
       if (typeof acknowledgedBy !== 'string' || acknowledgedBy.trim() === '') {
         throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: acknowledgedBy must name who acknowledges')
       }
+      await restoreRow('AlertEvent', path[0])
       const event = monitor.acknowledge(path[0], acknowledgedBy)
       await drainOutbox()
       return event
@@ -763,11 +796,16 @@ class MonitoringRetrainingRequests extends Resource {
   get(target) {
     return respond(async () => {
       const path = segments(target)
-      if (path.length === 1) return monitor.retrainingRequest(path[0])
+      if (path.length === 1) {
+        await restoreRow('RetrainingRequest', path[0])
+        return monitor.retrainingRequest(path[0])
+      }
       if (path.length > 0) {
         throw noEndpoint('GET', '/monitoring/retraining-requests', target, 'try /monitoring/retraining-requests')
       }
-      return monitor.retrainingRequests({ modelName: param(target, 'modelName'), status: param(target, 'status') })
+      const filters = { modelName: param(target, 'modelName'), status: param(target, 'status') }
+      monitor.retrainingRequests(filters) // validates the status (400 for an unknown one)
+      return monitoringRows('RetrainingRequest', filters, 'requestedAt', limitParam(target))
     })
   }
 
@@ -783,12 +821,14 @@ class MonitoringRetrainingRequests extends Resource {
         }
         result = monitor.requestRetraining(modelRef(modelName, modelVersion), { by: requestedBy, details })
       } else if (path.length === 2 && ['approve', 'reject'].includes(path[1])) {
+        await restoreRow('RetrainingRequest', path[0])
         const { reviewedBy, reason } = body
         if (typeof reviewedBy !== 'string') {
           throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: reviewedBy must name the reviewer')
         }
         result = monitor[path[1]](path[0], reviewedBy, reason ?? undefined)
       } else if (path.length === 2 && path[1] === 'complete') {
+        await restoreRow('RetrainingRequest', path[0])
         result = monitor.complete(path[0])
       } else {
         throw noEndpoint(

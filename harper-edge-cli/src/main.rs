@@ -1,6 +1,7 @@
 //! `harper-edge`: the command-line face of harper-edge-core.
 
 mod drift;
+mod monitor;
 mod table;
 
 use std::io::Read as _;
@@ -87,6 +88,16 @@ enum Command {
     /// drift verdicts and data quality. Exit status 2 with --fail-on-drift when a feature
     /// drifted.
     Drift(Box<drift::DriftArgs>),
+    /// Alert events and rules: list, acknowledge, add and delete.
+    #[command(subcommand)]
+    Alerts(monitor::AlertsCommand),
+    /// Retraining requests: list, request by hand, approve, reject, complete.
+    #[command(subcommand)]
+    Retrain(monitor::RetrainCommand),
+    /// Run the monitor (scheduled jobs, retraining conditions, alert rules) and set its
+    /// configuration.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,9 +156,16 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     let engine = Engine::open(&cli.home)?;
     match cli.command {
+        Command::Retrain(command) => monitor::retrain(engine, command),
+        command => run_command(engine, command).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn run_command(engine: Engine, command: Command) -> Result<()> {
+    match command {
         Command::Model(ModelCommand::Add { name, version, framework, file, stage, metadata }) => {
             let framework: Framework = framework.parse()?;
             let stage: Stage = stage.parse()?;
@@ -212,6 +230,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         // `main` runs `drift` without opening the engine; this arm is not reached from there.
         Command::Drift(args) => drift::run(&args).map(drop),
+        Command::Alerts(command) => monitor::alerts(engine, command),
+        Command::Monitor(command) => monitor::run(engine, command),
+        // `run` handles `retrain` (its own exit status).
+        Command::Retrain(command) => monitor::retrain(engine, command).map(drop),
     }
 }
 
@@ -220,7 +242,7 @@ fn main() -> ExitCode {
     // `drift` works on files only: no data directory, and its own exit status.
     let outcome = match &cli.command {
         Command::Drift(args) => drift::run(args),
-        _ => run(cli).map(|()| ExitCode::SUCCESS),
+        _ => run(cli),
     };
     match outcome {
         Ok(code) => code,

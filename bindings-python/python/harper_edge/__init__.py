@@ -7,7 +7,8 @@ and daily rollups (``Engine.metrics``). Models the host runs itself are monitore
 way through ``Engine.record_batch`` and ``Engine.record_event``. Drift: fit a
 ``Baseline`` from reference data and ``check_drift`` current data against it (KS,
 chi-square, PSI, data quality), or let the engine check each model's recent calls
-(``Engine.set_baseline`` / ``fit_baseline`` / ``check_drift``).
+(``Engine.set_baseline`` / ``fit_baseline`` / ``check_drift``). ``Monitor`` schedules
+those checks, evaluates alert rules and runs the retraining approval workflow.
 """
 
 from harper_edge._native import (
@@ -28,6 +29,7 @@ from harper_edge._native import (
     IoError,
     Model,
     ModelLoadError,
+    Monitor,
     NetworkError,
     NotFoundError,
     PageHinkley,
@@ -38,10 +40,26 @@ from harper_edge._native import (
     check_drift,
     combine_metrics,
 )
-from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, TelemetryStats
+from harper_edge._types import (
+    AlertDelivery,
+    AlertEvent,
+    AlertNotification,
+    EventRecord,
+    JobRun,
+    ModelMetrics,
+    RealtimeMetrics,
+    RetrainingRequest,
+    RuleStatus,
+    SafetyCheck,
+    TelemetryStats,
+    TickReport,
+)
 
 __all__ = [
     "Adwin",
+    "AlertDelivery",
+    "AlertEvent",
+    "AlertNotification",
     "BackendError",
     "Baseline",
     "BackendNotCompiledError",
@@ -57,17 +75,23 @@ __all__ = [
     "InvalidInputError",
     "InvalidTransitionError",
     "IoError",
+    "JobRun",
     "Model",
     "ModelLoadError",
     "ModelMetrics",
+    "Monitor",
     "NetworkError",
     "NotFoundError",
     "PageHinkley",
     "Prediction",
     "RealtimeMetrics",
+    "RetrainingRequest",
+    "RuleStatus",
+    "SafetyCheck",
     "ShapeError",
     "StorageError",
     "TelemetryStats",
+    "TickReport",
     "__version__",
     "check_drift",
     "combine_metrics",

@@ -1,7 +1,7 @@
 """The compiled core of harper-edge (Rust, PyO3). Import from ``harper_edge`` instead."""
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeAlias, final, overload
 
@@ -11,7 +11,17 @@ import numpy.typing as npt
 # pandas-stubs: `pd.DataFrame` is then `Any`.
 import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
-from harper_edge._types import EventRecord, ModelMetrics, RealtimeMetrics, TelemetryStats
+from harper_edge._types import (
+    AlertEvent,
+    AlertNotification,
+    EventRecord,
+    ModelMetrics,
+    RealtimeMetrics,
+    RetrainingRequest,
+    RuleStatus,
+    TelemetryStats,
+    TickReport,
+)
 
 __all__ = [
     "Adwin",
@@ -40,6 +50,7 @@ __all__ = [
     "Baseline",
     "DriftResult",
     "check_drift",
+    "Monitor",
 ]
 
 __version__: str
@@ -653,6 +664,151 @@ def check_drift(
     that are not baseline features are ignored; baseline features without a column are
     not checked. Features run in parallel on ``threads`` (default: all cores), without
     the GIL."""
+
+@final
+class Monitor:
+    """Scheduled monitoring of an ``Engine``: aggregation, data-quality and drift jobs,
+    alert rules with episodes, cooldown and no-data policies, retraining requests with
+    safety checks and an approval workflow, webhook and callback notifications.
+
+    Call ``tick`` yourself, or ``start`` a background thread that ticks every
+    ``interval``. Every call into the engine releases the GIL; callbacks run with the
+    GIL taken, on the thread that ticks (never tick from a callback).
+
+    Records come back as dicts with snake_case keys (see ``TickReport``,
+    ``AlertEvent``, ``RetrainingRequest``); ``trigger_details`` is free-form data, kept
+    as stored. Rules and configuration layers given to the monitor take the original
+    design's camelCase field names (``ruleName``, ``aggregation.driftCheck``) or their
+    snake_case spelling; errors name fields in camelCase.
+    """
+
+    def __new__(
+        cls,
+        engine: Engine,
+        *,
+        interval: _Seconds = 10.0,
+        webhook_timeout: _Seconds = 5.0,
+        webhook_retries: int = 3,
+    ) -> Monitor:
+        """A monitor of ``engine`` (no thread is started). ``interval``: seconds (or a
+        ``timedelta``) between ticks of the ``start`` thread; ``webhook_timeout`` per
+        webhook attempt and ``webhook_retries`` after the first attempt (5xx, 429 and
+        network errors are retried with backoff). A duration that is not positive and
+        finite raises ``InvalidInputError``; a wrong type ``TypeError``."""
+    def tick(self) -> TickReport:
+        """Runs what is due now by the engine's clock: aggregation, data-quality and
+        drift jobs, retraining conditions, then every enabled alert rule. Returns the
+        report (jobs run, alerts fired and resolved, retraining requests made, every
+        rule's state). A job or rule that fails is reported in it; ``StorageError``
+        when rules, configurations or models cannot be read."""
+    def start(self) -> None:
+        """Starts a background thread that ticks every ``interval`` (the first tick
+        right away); a no-op when it already runs. ``InternalError`` if the thread
+        cannot start."""
+    def stop(self) -> None:
+        """Stops the background thread, after the tick in progress; a no-op when it
+        does not run. A monitor that is garbage-collected stops its thread too."""
+    @property
+    def running(self) -> bool:
+        """Whether the background thread runs."""
+    def last_report(self) -> TickReport | None:
+        """The report of the last tick (by ``tick`` or the thread), ``None`` before."""
+    def on_alert(self, callback: Callable[[AlertNotification], object]) -> None:
+        """Calls ``callback({"kind": "fired" | "resolved", "alert": {...}})`` for every
+        alert of a rule with the ``callback`` channel (the default). An exception it
+        raises is printed to stderr and recorded in the alert's ``notifications`` as a
+        failed delivery; it does not stop the tick. ``TypeError`` when
+        ``callback`` is not callable."""
+    def on_retraining_approved(self, callback: Callable[[RetrainingRequest], object]) -> None:
+        """Calls ``callback(request)`` with every request approved through this monitor
+        (its ``training_job_id`` set). An exception it raises is printed to stderr.
+        ``TypeError`` when ``callback`` is not callable."""
+    def set_config(
+        self,
+        config: dict[str, Any],
+        model_name: str | None = None,
+        model_version: str | None = None,
+    ) -> dict[str, Any]:
+        """Sets the configuration layer of the global scope (no model), of a model or of
+        one version: only the fields it names, over the layers below it (defaults,
+        global, model, version). Durations are strings like ``"6h"``. Returns the stored
+        layer (``id``, ``model_name``, ``model_version``, ``config``, ``updated_at``).
+        ``InvalidInputError`` naming the field (e.g. ``aggregation.driftCheck``) for an
+        unknown field or a bad value, or for a version without a model; ``TypeError``
+        when ``config`` is not a dict."""
+    def config_layer(
+        self, model_name: str | None = None, model_version: str | None = None
+    ) -> dict[str, Any] | None:
+        """The layer set for the scope, as ``set_config`` returns it, or ``None``."""
+    def clear_config(self, model_name: str | None = None, model_version: str | None = None) -> bool:
+        """Removes the layer of the scope; ``True`` if there was one."""
+    def config(self, model_name: str | None = None, model_version: str | None = None) -> dict[str, Any]:
+        """The configuration in effect (every field, snake_case keys) for a model
+        version, a model, or globally. ``InvalidInputError`` if the stored layers no
+        longer combine."""
+    def put_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Saves an alert rule (``ruleName``, ``alertType``, ``condition`` with
+        ``metric``, ``operator``, ``threshold``; optional ``modelName``,
+        ``modelVersion``, ``severity``, ``notificationChannels``, ``noData``,
+        ``cooldown``, ``requestRetraining``, ``enabled``), replacing the rule with the
+        same ``id``; a rule without one gets a new id. Returns the stored rule.
+        ``InvalidInputError`` naming the field; ``TypeError`` when ``rule`` is not a
+        dict."""
+    def rules(self) -> list[dict[str, Any]]:
+        """The stored alert rules."""
+    def delete_rule(self, id: str) -> None:
+        """Deletes the rule ``id`` (its alerts stay). ``NotFoundError`` if there is
+        none."""
+    def alerts(
+        self,
+        model_name: str | None = None,
+        model_version: str | None = None,
+        severity: Literal["info", "warning", "critical"] | None = None,
+        status: Literal["firing", "resolved"] | None = None,
+        acknowledged: bool | None = None,
+        limit: int | None = None,
+    ) -> list[AlertEvent]:
+        """Alert events matching every filter given, newest first.
+        ``InvalidInputError`` for an unknown severity or status."""
+    def alert(self, id: str) -> AlertEvent:
+        """The alert event ``id``; ``NotFoundError`` if there is none."""
+    def acknowledge(self, id: str, by: str) -> AlertEvent:
+        """Acknowledges the alert ``id`` as ``by``; returns the event (a second
+        acknowledgment keeps the first's who and when). ``NotFoundError`` for an
+        unknown id, ``InvalidInputError`` for a blank ``by``."""
+    def rule_statuses(self) -> list[RuleStatus]:
+        """The last evaluation of every rule, per model version."""
+    def flush_notifications(self, timeout: _Seconds = 10.0) -> bool:
+        """Waits up to ``timeout`` seconds for queued webhook deliveries to end;
+        ``True`` if none is left."""
+    def retraining_requests(
+        self,
+        model_name: str | None = None,
+        status: Literal["pending_approval", "approved", "rejected", "completed", "blocked"]
+        | None = None,
+    ) -> list[RetrainingRequest]:
+        """Retraining requests (of ``model_name``, with ``status``), newest first.
+        ``InvalidInputError`` for an unknown status."""
+    def retraining_request(self, id: str) -> RetrainingRequest:
+        """The request ``id``; ``NotFoundError`` if there is none."""
+    def request_retraining(
+        self, model: str, by: str | None = None, details: Any = None
+    ) -> RetrainingRequest:
+        """Requests retraining of ``model`` (``"name"`` for its newest version, or
+        ``"name:version"``) by hand, through the safety checks of its configuration:
+        the request comes back ``pending_approval``, or ``blocked`` with the failed
+        checks (``passed`` false, ``actual`` vs ``required``) in ``safety_checks``.
+        ``details`` is any JSON-like value. ``NotFoundError`` for an unknown model."""
+    def approve(self, id: str, by: str, reason: str | None = None) -> RetrainingRequest:
+        """Approves the pending request ``id``: sets ``training_job_id`` and calls the
+        ``on_retraining_approved`` callbacks. ``InvalidTransitionError`` unless it is
+        pending; ``NotFoundError`` for an unknown id."""
+    def reject(self, id: str, by: str, reason: str | None = None) -> RetrainingRequest:
+        """Rejects the pending request ``id``. ``InvalidTransitionError`` unless it is
+        pending; ``NotFoundError`` for an unknown id."""
+    def complete(self, id: str) -> RetrainingRequest:
+        """Marks the approved request ``id`` completed. ``InvalidTransitionError``
+        unless it is approved."""
 
 @final
 class Adwin:

@@ -2,7 +2,7 @@
 annotations and ``isinstance``-free static checks)."""
 
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 
 class RealtimeMetrics(TypedDict):
@@ -158,3 +158,145 @@ class EventRecord(_EventRecordRequired, total=False):
     """Whether the prediction matched the ground truth."""
     feedback_timestamp: int | datetime | None
     """When the ground truth was recorded."""
+
+
+class _AlertDeliveryRequired(TypedDict):
+    channel: str
+    """``"callback"`` or the webhook URL."""
+    kind: str
+    """``"fired"`` or ``"resolved"``."""
+    delivered: bool
+    """Whether it got through (a callback: every ``on_alert`` callable registered ran)."""
+    attempts: int
+    """Attempts made (callbacks called, for the ``callback`` channel)."""
+    at: int
+    """When, epoch milliseconds."""
+
+
+class AlertDelivery(_AlertDeliveryRequired, total=False):
+    """One delivery of an alert event to a channel (``AlertEvent["notifications"]``)."""
+
+    error: str
+    """Why it failed (present only when it did)."""
+
+
+class AlertEvent(TypedDict):
+    """An alert raised by a rule (``Monitor.alerts``, ``TickReport["fired"]``), the original
+    design's ``AlertEvent`` fields in snake_case. Times are epoch milliseconds."""
+
+    id: str
+    rule_id: str
+    rule_name: str
+    model_name: str
+    model_version: str
+    timestamp: int
+    """When it fired."""
+    alert_type: str
+    """``latency``, ``error_rate``, ``drift``, ``data_quality`` or ``accuracy``."""
+    severity: str
+    """``info``, ``warning`` or ``critical``."""
+    condition: str
+    """The condition as text, e.g. ``"p95Latency > 500ms"``."""
+    actual_value: float | None
+    """The metric's value when it fired (``None`` for a no-data alert)."""
+    threshold: float
+    message: str
+    status: str
+    """``firing`` or ``resolved``."""
+    resolved_at: int | None
+    acknowledged: bool
+    acknowledged_by: str | None
+    acknowledged_at: int | None
+    retraining_request_id: str | None
+    """The request a ``requestRetraining`` rule made with it."""
+    notifications: list[AlertDelivery]
+
+
+class AlertNotification(TypedDict):
+    """What an ``on_alert`` callback receives."""
+
+    kind: Literal["fired", "resolved"]
+    alert: AlertEvent
+
+
+class SafetyCheck(TypedDict):
+    """One safety check a retraining request went through."""
+
+    check: str
+    """``no_pending_request``, ``min_days_between_retraining``, ``min_new_labeled_samples``
+    or ``max_requests_per_window``."""
+    passed: bool
+    actual: float | None
+    """The measured value (days, samples, requests)."""
+    required: float
+    """The configured limit."""
+    message: str
+
+
+class RetrainingRequest(TypedDict):
+    """A retraining request (``Monitor.retraining_requests``), the original design's fields
+    in snake_case. Times are epoch milliseconds."""
+
+    id: str
+    model_name: str
+    model_version: str
+    requested_at: int
+    trigger_reason: str
+    """``drift_detected``, ``error_rate_threshold``, ``alert_rule``, ``scheduled`` or
+    ``manual``."""
+    trigger_details: Any
+    """Details of the trigger, free-form JSON as stored (its keys are not renamed)."""
+    status: str
+    """``pending_approval``, ``approved``, ``rejected``, ``completed`` or ``blocked``."""
+    requested_by: str | None
+    safety_checks: list[SafetyCheck]
+    reviewed_by: str | None
+    reviewed_at: int | None
+    review_reason: str | None
+    training_job_id: str | None
+    """Set on approval."""
+    completed_at: int | None
+
+
+class JobRun(TypedDict):
+    """One scheduled job run of a tick."""
+
+    job: str
+    """``hourly_aggregation``, ``daily_aggregation``, ``data_quality_check``,
+    ``drift_check`` or ``scheduled_retraining``."""
+    model_name: str | None
+    model_version: str | None
+    outcome: str
+    """``ran``, ``skipped`` or ``failed``."""
+    message: str | None
+    missed: int
+    """Runs skipped because the monitor was not ticked in time (not replayed)."""
+
+
+class RuleStatus(TypedDict):
+    """The last evaluation of a rule for one model version."""
+
+    rule_id: str
+    rule_name: str
+    model_name: str
+    model_version: str
+    state: str
+    """``ok``, ``firing``, ``cooldown``, ``no_data`` or ``error``."""
+    value: float | None
+    no_data_streak: int
+    alert_id: str | None
+    message: str | None
+    evaluated_at: int
+
+
+class TickReport(TypedDict):
+    """What one ``Monitor.tick`` did."""
+
+    at: int
+    """The engine clock's time of the tick, epoch milliseconds."""
+    jobs: list[JobRun]
+    fired: list[AlertEvent]
+    resolved: list[AlertEvent]
+    retraining_requests: list[RetrainingRequest]
+    """Requests created by this tick (pending or blocked)."""
+    rules: list[RuleStatus]

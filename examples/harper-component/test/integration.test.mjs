@@ -877,6 +877,26 @@ harperTest('monitoring: a rule raises an alert that is acknowledged; a retrainin
   assert.equal(rejected.status, 409)
   assert.equal(rejected.body.code, 'HARPER_EDGE_INVALID_TRANSITION')
   assert.equal((await post('/monitoring/retraining-requests/nope/approve', { reviewedBy: 'x' })).status, 404)
+
+  // A request another worker thread or node wrote — only in the replicated table, never in
+  // this worker's engine — is listed, and can be approved here.
+  const foreign = {
+    ...mirrored,
+    id: 'retrain-from-node-b',
+    status: 'pending_approval',
+    requestedAt: mirrored.requestedAt + 1,
+    reviewedBy: null,
+    reviewedAt: null,
+    reviewReason: null,
+    trainingJobId: null,
+  }
+  assert.ok([200, 204].includes((await put('/RetrainingRequest/retrain-from-node-b', foreign)).status))
+  const both = await get('/monitoring/retraining-requests?modelName=iris')
+  assert.deepEqual(both.body.map((r) => r.id), ['retrain-from-node-b', id])
+  const remote = await post('/monitoring/retraining-requests/retrain-from-node-b/approve', { reviewedBy: 'lead' })
+  assert.equal(remote.status, 200, JSON.stringify(remote.body))
+  assert.equal(remote.body.status, 'approved')
+  assert.notEqual(remote.body.trainingJobId, approved.body.trainingJobId)
   assert.equal((await get('/monitoring/retraining-requests?status=done')).status, 400)
 
   // A rule row changed in the table (as a write through another worker, or another node, puts

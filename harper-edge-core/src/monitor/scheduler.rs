@@ -201,7 +201,7 @@ pub struct TickReport {
     outgoing: Vec<(Vec<String>, NotificationKind, AlertEvent)>,
 }
 
-type AlertCallback = Arc<dyn Fn(&Notification) + Send + Sync>;
+type AlertCallback = Arc<dyn Fn(&Notification) -> std::result::Result<(), String> + Send + Sync>;
 type ApprovedCallback = Arc<dyn Fn(&RetrainingRequest) + Send + Sync>;
 
 #[derive(Debug, Default)]
@@ -332,6 +332,18 @@ impl Monitor {
     /// monitor: read statuses, acknowledge, approve; ticking from `f` would wait for the tick
     /// that called it). A panic in `f` is caught and recorded as a failed delivery.
     pub fn on_alert(&self, f: impl Fn(&Notification) + Send + Sync + 'static) {
+        self.on_alert_checked(move |n| {
+            f(n);
+            Ok(())
+        });
+    }
+
+    /// As [`Monitor::on_alert`], for a callback that can fail: an `Err(message)` is recorded
+    /// as a failed delivery with that message (the bindings report a raised exception so).
+    pub fn on_alert_checked(
+        &self,
+        f: impl Fn(&Notification) -> std::result::Result<(), String> + Send + Sync + 'static,
+    ) {
         self.inner.on_alert.write().unwrap_or_else(PoisonError::into_inner).push(Arc::new(f));
     }
 
@@ -1253,8 +1265,10 @@ impl Monitor {
                     self.inner.on_alert.read().unwrap_or_else(PoisonError::into_inner).clone();
                 let mut error = None;
                 for f in &callbacks {
-                    if catch_unwind(AssertUnwindSafe(|| f(&notification))).is_err() {
-                        error = Some("a callback panicked".to_string());
+                    match catch_unwind(AssertUnwindSafe(|| f(&notification))) {
+                        Ok(Ok(())) => {}
+                        Ok(Err(message)) => error = Some(format!("a callback failed: {message}")),
+                        Err(_) => error = Some("a callback panicked".to_string()),
                     }
                 }
                 let delivery = Delivery {

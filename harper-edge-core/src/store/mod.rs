@@ -84,6 +84,21 @@ impl Table {
     }
 }
 
+impl std::str::FromStr for Table {
+    type Err = crate::Error;
+
+    /// The table named as in [`Table::as_str`] (`"AlertEvent"`).
+    fn from_str(s: &str) -> Result<Self> {
+        Table::parse(s).ok_or_else(|| {
+            crate::Error::invalid_input(format!(
+                "unknown table '{s}' (expected Model, InferenceEvent, ModelMetrics, \
+                 DriftBaseline, DriftMetrics, DataQualityMetrics, AlertRule, AlertEvent, \
+                 RetrainingRequest or MonitoringConfig)"
+            ))
+        })
+    }
+}
+
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
