@@ -539,3 +539,63 @@ fn a_subsampled_baseline_tests_against_its_order_statistics() {
         f.drift_score
     );
 }
+
+#[test]
+fn the_model_verdict_adjusts_p_values_across_features() {
+    use harper_edge_core::drift::multiple::{Correction, adjust};
+    // One feature at a borderline p-value (0.01 < p < 0.05), nine identical ones (p = 1).
+    let reference: Vec<f64> = (0..40).map(f64::from).collect();
+    let (shift, shifted) = (1..40)
+        .map(|k| (k, (k..40 + k).map(f64::from).collect::<Vec<f64>>()))
+        .find(|(_, cur)| {
+            let schema = [FeatureSchema::numeric("x")];
+            let b = Baseline::fit(
+                &schema,
+                &[("x", Column::Numeric(&reference))],
+                BaselineConfig::default(),
+            )
+            .unwrap();
+            let r = check(&b, &[("x", Column::Numeric(cur))], &DriftConfig::default()).unwrap();
+            let p = r.features[0].p_value.unwrap();
+            p > 0.01 && p < 0.05
+        })
+        .expect("a shift with a borderline p-value");
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    let schema: Vec<FeatureSchema> =
+        names.iter().map(|n| FeatureSchema::numeric(n.as_str())).collect();
+    let refs: Vec<(&str, Column<'_>)> =
+        names.iter().map(|n| (n.as_str(), Column::Numeric(&reference))).collect();
+    let b = Baseline::fit(&schema, &refs, BaselineConfig::default()).unwrap();
+    let cur: Vec<(&str, Column<'_>)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), Column::Numeric(if i == 0 { &shifted } else { &reference })))
+        .collect();
+
+    let holm = check(&b, &cur, &DriftConfig::default()).unwrap();
+    assert_eq!(holm.drifted_count, 1, "shift {shift}: the feature itself drifted");
+    let p: Vec<f64> = holm.features.iter().map(|f| f.p_value.unwrap()).collect();
+    let want = adjust(&p, Correction::Holm).unwrap();
+    let got: Vec<f64> = holm.features.iter().map(|f| f.adjusted_p_value.unwrap()).collect();
+    assert_eq!(got, want);
+    assert!((got[0] - (10.0 * p[0]).min(1.0)).abs() < 1e-15);
+    assert_eq!((holm.model.tested, holm.model.rejected), (10, 0));
+    assert!(!holm.model.drifted, "one borderline feature among ten is not a drifted model");
+
+    let none = DriftConfig { correction: Correction::None, ..DriftConfig::default() };
+    let raw = check(&b, &cur, &none).unwrap();
+    assert!(raw.model.drifted);
+    assert_eq!(raw.model.min_adjusted_p_value, Some(p[0]));
+
+    // A strong shift survives the adjustment.
+    let far: Vec<f64> = (100..140).map(f64::from).collect();
+    let mut strong = cur.clone();
+    strong[1] = ("f1", Column::Numeric(&far));
+    let r = check(&b, &strong, &DriftConfig::default()).unwrap();
+    assert!(r.model.drifted);
+    assert_eq!(r.model.rejected, 1);
+    let bh = DriftConfig { correction: Correction::Bh, ..DriftConfig::default() };
+    let r = check(&b, &strong, &bh).unwrap();
+    assert!(r.model.drifted);
+    assert_eq!(serde_json::to_value(r.model).unwrap()["correction"], "bh");
+}

@@ -52,6 +52,7 @@ use super::baseline::{
 use super::chi2;
 use super::distance::{jensen_shannon, wasserstein_drift_sorted};
 use super::ks::{self, Alternative, SortedSample};
+use super::multiple::{Correction, ModelVerdict, adjust};
 use super::special::chi2_sf;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
@@ -158,6 +159,9 @@ pub struct DriftConfig {
     /// Per-feature overrides by feature name; every name must be a baseline feature and the
     /// method must apply to its kind. Default empty.
     pub overrides: BTreeMap<String, FeatureOverride>,
+    /// How the model-level verdict adjusts the features' p-values (default Holm; see
+    /// [`super::multiple`]). It does not change the per-feature verdicts.
+    pub correction: Correction,
     /// Threads computing features; `None` (default): [`std::thread::available_parallelism`].
     /// `Some(0)` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +178,7 @@ impl Default for DriftConfig {
             compute_psi: true,
             compute_wasserstein: true,
             overrides: BTreeMap::new(),
+            correction: Correction::default(),
             threads: None,
         }
     }
@@ -333,6 +338,10 @@ pub struct FeatureDrift {
     pub threshold: f64,
     /// The verdict.
     pub drifted: bool,
+    /// The p-value adjusted across the report's tested features by
+    /// [`DriftConfig::correction`] (`None` for distance methods).
+    #[serde(default)]
+    pub adjusted_p_value: Option<f64>,
     /// PSI, when computed (`computePsi` or method `psi`).
     pub psi: Option<f64>,
     /// Normalised Wasserstein-1 (numeric; `computeWasserstein` or method `wasserstein`).
@@ -351,8 +360,27 @@ pub struct DriftReport {
     pub features: Vec<FeatureDrift>,
     /// Number of drifted features.
     pub drifted_count: u64,
-    /// `driftedCount / features.len()` (0 without features).
+    /// `driftedCount / features.len()` (0 without features): the share of features that
+    /// drifted, each at its own threshold (a secondary view; see `model`).
     pub drifted_share: f64,
+    /// The model-level verdict, with the error rate across features controlled (see
+    /// [`super::multiple`]).
+    #[serde(default)]
+    pub model: ModelVerdict,
+}
+
+impl Default for ModelVerdict {
+    fn default() -> Self {
+        ModelVerdict {
+            correction: Correction::default(),
+            alpha: 0.05,
+            tested: 0,
+            rejected: 0,
+            min_adjusted_p_value: None,
+            distance_drifted: 0,
+            drifted: false,
+        }
+    }
 }
 
 /// What a drift row is about (serde: `"input"`, `"prediction"`, `"concept"`).
@@ -514,7 +542,33 @@ pub fn check(
     let drifted_count = features.iter().filter(|f| f.drifted).count() as u64;
     let drifted_share =
         if features.is_empty() { 0.0 } else { drifted_count as f64 / features.len() as f64 };
-    Ok(DriftReport { features, drifted_count, drifted_share })
+    let model = model_verdict(&mut features, config)?;
+    Ok(DriftReport { features, drifted_count, drifted_share, model })
+}
+
+/// Adjusts the tested features' p-values and gives the model-level verdict.
+fn model_verdict(features: &mut [FeatureDrift], config: &DriftConfig) -> Result<ModelVerdict> {
+    let tested: Vec<usize> = (0..features.len())
+        .filter(|&i| features[i].drift_method.uses_p_value() && features[i].p_value.is_some())
+        .collect();
+    let p: Vec<f64> = tested.iter().filter_map(|&i| features[i].p_value).collect();
+    let adjusted = adjust(&p, config.correction)?;
+    for (&i, &a) in tested.iter().zip(&adjusted) {
+        features[i].adjusted_p_value = Some(a);
+    }
+    let alpha = config.alpha;
+    let rejected = adjusted.iter().filter(|&&a| a < alpha).count() as u64;
+    let distance_drifted =
+        features.iter().filter(|f| !f.drift_method.uses_p_value() && f.drifted).count() as u64;
+    Ok(ModelVerdict {
+        correction: config.correction,
+        alpha,
+        tested: tested.len() as u64,
+        rejected,
+        min_adjusted_p_value: adjusted.iter().copied().reduce(f64::min),
+        distance_drifted,
+        drifted: rejected > 0 || distance_drifted > 0,
+    })
 }
 
 fn feature_drift(
@@ -711,6 +765,7 @@ fn feature_drift(
         p_value: r.p,
         threshold,
         drifted,
+        adjusted_p_value: None,
         psi: r.psi,
         wasserstein: r.wasserstein,
         baseline_summary,
