@@ -264,7 +264,8 @@ fn overrides_apply() {
     config.overrides.insert("b".into(), FeatureOverride { method: None, threshold: Some(0.9) });
     let r = check(&fx.baseline, &cols, &config).unwrap();
     let a_ = by_name(&r, "a");
-    assert_eq!((a_.drift_method, a_.threshold, a_.p_value), (DriftMethod::Psi, 0.1, None));
+    assert_eq!((a_.drift_method, a_.threshold), (DriftMethod::Psi, 0.1));
+    assert!(a_.p_value.unwrap() < 1e-10, "calibrated PSI p-value {:?}", a_.p_value);
     assert_eq!(Some(a_.drift_score), a_.psi);
     assert!(a_.drifted && a_.drift_score > 0.1);
     let c_ = by_name(&r, "c");
@@ -280,6 +281,12 @@ fn overrides_apply() {
     let b_ = by_name(&r, "b");
     assert_eq!((b_.drift_method, b_.threshold), (DriftMethod::Ks, 0.9));
     assert_eq!(b_.drifted, b_.p_value.unwrap() < 0.9);
+    // Wasserstein asks KS for significance; uncalibrated, distances have no p-value.
+    assert!(c_.p_value.unwrap() < 0.05);
+    let fixed = DriftConfig { calibrate_distances: false, ..config.clone() };
+    let r = check(&fx.baseline, &cols, &fixed).unwrap();
+    assert_eq!((by_name(&r, "a").p_value, by_name(&r, "c").p_value), (None, None));
+    assert!(by_name(&r, "a").drifted);
 
     // methods by name, and their serde form
     assert_eq!("wasserstein".parse::<DriftMethod>().unwrap(), DriftMethod::Wasserstein);
@@ -598,4 +605,48 @@ fn the_model_verdict_adjusts_p_values_across_features() {
     let r = check(&b, &strong, &bh).unwrap();
     assert!(r.model.drifted);
     assert_eq!(serde_json::to_value(r.model).unwrap()["correction"], "bh");
+}
+
+#[test]
+fn calibrated_distances_keep_their_false_positive_rate_on_small_samples() {
+    // 400 checks of two samples of 150 from one distribution: a PSI or JS threshold set low
+    // flags nearly every one of them; with the chi-square null the verdict flags about α.
+    let trials = 400;
+    let (mut fixed_psi, mut psi, mut js, mut p_sum) = (0, 0, 0, 0.0);
+    for t in 0..trials {
+        let mut rng = Rng::new(1000 + t);
+        let reference = rng.normals(150, 0.0, 1.0);
+        let current = rng.normals(150, 0.0, 1.0);
+        let schema = [FeatureSchema::numeric("x")];
+        let b = Baseline::fit(
+            &schema,
+            &[("x", Column::Numeric(&reference))],
+            BaselineConfig::default(),
+        )
+        .unwrap();
+        let cols = [("x", Column::Numeric(&current))];
+        let with = |method, threshold, calibrate| {
+            let mut c = DriftConfig { calibrate_distances: calibrate, ..DriftConfig::default() };
+            c.overrides.insert(
+                "x".into(),
+                FeatureOverride { method: Some(method), threshold: Some(threshold) },
+            );
+            check(&b, &cols, &c).unwrap().features.remove(0)
+        };
+        fixed_psi += usize::from(with(DriftMethod::Psi, 0.02, false).drifted);
+        let f = with(DriftMethod::Psi, 0.02, true);
+        psi += usize::from(f.drifted);
+        p_sum += f.p_value.unwrap();
+        js += usize::from(with(DriftMethod::Js, 0.01, true).drifted);
+    }
+    let rate = |n: usize| n as f64 / trials as f64;
+    assert!(rate(fixed_psi) > 0.9, "a fixed PSI threshold of 0.02 at n = 150: {}", rate(fixed_psi));
+    // Binomial(400, 0.05) has sd 0.011: 0.09 is well above chance for a calibrated verdict.
+    assert!(rate(psi) < 0.09, "calibrated PSI false-positive rate {}", rate(psi));
+    assert!(rate(js) < 0.09, "calibrated JS false-positive rate {}", rate(js));
+    let mean_p = p_sum / f64::from(trials as u32);
+    assert!(
+        (mean_p - 0.5).abs() < 0.08,
+        "PSI p-values under no drift should be about uniform: mean {mean_p}"
+    );
 }

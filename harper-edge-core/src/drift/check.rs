@@ -162,6 +162,12 @@ pub struct DriftConfig {
     /// How the model-level verdict adjusts the features' p-values (default Holm; see
     /// [`super::multiple`]). It does not change the per-feature verdicts.
     pub correction: Correction,
+    /// Whether a distance verdict (`psi`, `js`, `wasserstein`) also needs significance under
+    /// no drift (default true): PSI and JS get an asymptotic chi-square p-value that accounts
+    /// for both sample sizes, Wasserstein the KS p-value, and the feature drifts when its
+    /// score passes the threshold **and** that p-value is below `alpha`. False gives the
+    /// fixed-threshold verdict alone (no p-value).
+    pub calibrate_distances: bool,
     /// Threads computing features; `None` (default): [`std::thread::available_parallelism`].
     /// `Some(0)` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +185,7 @@ impl Default for DriftConfig {
             compute_wasserstein: true,
             overrides: BTreeMap::new(),
             correction: Correction::default(),
+            calibrate_distances: true,
             threads: None,
         }
     }
@@ -548,18 +555,25 @@ pub fn check(
 
 /// Adjusts the tested features' p-values and gives the model-level verdict.
 fn model_verdict(features: &mut [FeatureDrift], config: &DriftConfig) -> Result<ModelVerdict> {
-    let tested: Vec<usize> = (0..features.len())
-        .filter(|&i| features[i].drift_method.uses_p_value() && features[i].p_value.is_some())
-        .collect();
+    let tested: Vec<usize> =
+        (0..features.len()).filter(|&i| features[i].p_value.is_some()).collect();
     let p: Vec<f64> = tested.iter().filter_map(|&i| features[i].p_value).collect();
     let adjusted = adjust(&p, config.correction)?;
     for (&i, &a) in tested.iter().zip(&adjusted) {
         features[i].adjusted_p_value = Some(a);
     }
     let alpha = config.alpha;
-    let rejected = adjusted.iter().filter(|&&a| a < alpha).count() as u64;
+    // A distance feature counts when significant after adjustment and past its threshold.
+    let rejected = tested
+        .iter()
+        .zip(&adjusted)
+        .filter(|&(&i, &a)| {
+            let f = &features[i];
+            a < alpha && (f.drift_method.uses_p_value() || f.drift_score > f.threshold)
+        })
+        .count() as u64;
     let distance_drifted =
-        features.iter().filter(|f| !f.drift_method.uses_p_value() && f.drifted).count() as u64;
+        features.iter().filter(|f| f.p_value.is_none() && f.drifted).count() as u64;
     Ok(ModelVerdict {
         correction: config.correction,
         alpha,
@@ -617,7 +631,10 @@ fn feature_drift(
             let reference = stats.sample.as_slice();
             let wants_w1 = config.compute_wasserstein || method == DriftMethod::Wasserstein;
             let normalise = |d: f64| if stats.sd > 0.0 { d / stats.sd } else { d };
-            if method == DriftMethod::Ks && wants_w1 {
+            // Wasserstein's verdict also asks KS (the matching test) for significance.
+            let wants_ks = method == DriftMethod::Ks
+                || (method == DriftMethod::Wasserstein && config.calibrate_distances);
+            if wants_ks && wants_w1 {
                 // One merge pass for both (the merge is most of their cost).
                 let (t, w1) =
                     ks::ks_2samp_sorted_with_wasserstein(&stats.sample, &sorted).map_err(named)?;
@@ -625,7 +642,7 @@ fn feature_drift(
                 r.p = Some(t.p_value);
                 r.wasserstein = Some(normalise(w1));
             } else {
-                if method == DriftMethod::Ks {
+                if wants_ks {
                     let t = ks::ks_2samp_sorted(
                         &stats.sample,
                         &sorted,
@@ -648,6 +665,11 @@ fn feature_drift(
                 let p: Vec<f64> = stats.psi.counts().iter().map(|&c| c as f64).collect();
                 let q: Vec<f64> = cur_bins.iter().map(|&c| c as f64).collect();
                 r.score = jensen_shannon(&p, &q, Some(2.0)).map_err(named)?;
+            }
+            if config.calibrate_distances && matches!(method, DriftMethod::Psi | DriftMethod::Js) {
+                let score = if method == DriftMethod::Psi { r.psi.unwrap_or(0.0) } else { r.score };
+                r.p = distance_p_value(method, score, stats.psi.counts(), &cur_bins)
+                    .map_err(named)?;
             }
             let ref_total = stats.psi.total().max(1) as f64;
             let n = cur.len() as f64;
@@ -720,6 +742,7 @@ fn feature_drift(
                 }
                 _ => {}
             }
+            let cells = (t.reference.clone(), t.current.clone());
             if config.compute_psi || method == DriftMethod::Psi {
                 let epsilon = baseline.config().psi.epsilon;
                 let Some(psi_base) = feature.categorical_psi(epsilon) else {
@@ -731,6 +754,10 @@ fn feature_drift(
                     .psi(counts.iter().map(|(&k, &c)| (k.to_string(), c)))
                     .map_err(named)?;
                 r.psi = Some(p.value);
+            }
+            if config.calibrate_distances && matches!(method, DriftMethod::Psi | DriftMethod::Js) {
+                let score = if method == DriftMethod::Psi { r.psi.unwrap_or(0.0) } else { r.score };
+                r.p = distance_p_value(method, score, &cells.0, &cells.1).map_err(named)?;
             }
             (
                 DistributionSummary::Categorical {
@@ -755,7 +782,9 @@ fn feature_drift(
     }
     let drifted = match r.p {
         Some(p) if method.uses_p_value() => p < threshold,
-        _ => r.score > threshold,
+        // A distance drifts when it passes its threshold and is unlikely under no drift.
+        Some(p) => r.score > threshold && p < config.alpha,
+        None => r.score > threshold,
     };
     Ok(FeatureDrift {
         feature_name: name.to_string(),
@@ -771,6 +800,29 @@ fn feature_drift(
         baseline_summary,
         current_summary,
     })
+}
+
+/// The asymptotic p-value of a distance between reference cell counts `a` and current cell
+/// counts `b` under no drift. With `n`, `m` the two totals, `k` the cells holding a value and
+/// `n_eff = n·m / (n + m)`: `n_eff · PSI` and `8 · n_eff · JS²·ln 2` (the Jensen–Shannon
+/// divergence in nats) are both, to second order, the two-sample Pearson chi-square
+/// statistic of the table, asymptotically χ² with `k − 1` degrees of freedom. With reference
+/// quantile bins the reference's randomness sits in the bin edges; the variance of a
+/// current share is the same `π(1 − π)(1/n + 1/m)`.
+#[allow(clippy::cast_precision_loss)]
+fn distance_p_value(method: DriftMethod, score: f64, a: &[u64], b: &[u64]) -> Result<Option<f64>> {
+    let (n, m) = (a.iter().sum::<u64>() as f64, b.iter().sum::<u64>() as f64);
+    let cells = a.iter().zip(b).filter(|(x, y)| **x + **y > 0).count();
+    if cells < 2 || n == 0.0 || m == 0.0 {
+        return Ok(Some(1.0)); // one cell: both sides are the same distribution
+    }
+    let n_eff = n * m / (n + m);
+    let statistic = match method {
+        DriftMethod::Psi => n_eff * score,
+        DriftMethod::Js => 8.0 * n_eff * score * score * std::f64::consts::LN_2,
+        _ => return Ok(None),
+    };
+    Ok(Some(chi2_sf(statistic.max(0.0), (cells - 1) as f64)?))
 }
 
 #[derive(Default)]
