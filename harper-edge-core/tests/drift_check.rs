@@ -264,7 +264,8 @@ fn overrides_apply() {
     config.overrides.insert("b".into(), FeatureOverride { method: None, threshold: Some(0.9) });
     let r = check(&fx.baseline, &cols, &config).unwrap();
     let a_ = by_name(&r, "a");
-    assert_eq!((a_.drift_method, a_.threshold, a_.p_value), (DriftMethod::Psi, 0.1, None));
+    assert_eq!((a_.drift_method, a_.threshold), (DriftMethod::Psi, 0.1));
+    assert!(a_.p_value.unwrap() < 1e-10, "calibrated PSI p-value {:?}", a_.p_value);
     assert_eq!(Some(a_.drift_score), a_.psi);
     assert!(a_.drifted && a_.drift_score > 0.1);
     let c_ = by_name(&r, "c");
@@ -280,6 +281,12 @@ fn overrides_apply() {
     let b_ = by_name(&r, "b");
     assert_eq!((b_.drift_method, b_.threshold), (DriftMethod::Ks, 0.9));
     assert_eq!(b_.drifted, b_.p_value.unwrap() < 0.9);
+    // Wasserstein asks KS for significance; uncalibrated, distances have no p-value.
+    assert!(c_.p_value.unwrap() < 0.05);
+    let fixed = DriftConfig { calibrate_distances: false, ..config.clone() };
+    let r = check(&fx.baseline, &cols, &fixed).unwrap();
+    assert_eq!((by_name(&r, "a").p_value, by_name(&r, "c").p_value), (None, None));
+    assert!(by_name(&r, "a").drifted);
 
     // methods by name, and their serde form
     assert_eq!("wasserstein".parse::<DriftMethod>().unwrap(), DriftMethod::Wasserstein);
@@ -537,5 +544,109 @@ fn a_subsampled_baseline_tests_against_its_order_statistics() {
         "{} vs {}",
         full.statistic,
         f.drift_score
+    );
+}
+
+#[test]
+fn the_model_verdict_adjusts_p_values_across_features() {
+    use harper_edge_core::drift::multiple::{Correction, adjust};
+    // One feature at a borderline p-value (0.01 < p < 0.05), nine identical ones (p = 1).
+    let reference: Vec<f64> = (0..40).map(f64::from).collect();
+    let (shift, shifted) = (1..40)
+        .map(|k| (k, (k..40 + k).map(f64::from).collect::<Vec<f64>>()))
+        .find(|(_, cur)| {
+            let schema = [FeatureSchema::numeric("x")];
+            let b = Baseline::fit(
+                &schema,
+                &[("x", Column::Numeric(&reference))],
+                BaselineConfig::default(),
+            )
+            .unwrap();
+            let r = check(&b, &[("x", Column::Numeric(cur))], &DriftConfig::default()).unwrap();
+            let p = r.features[0].p_value.unwrap();
+            p > 0.01 && p < 0.05
+        })
+        .expect("a shift with a borderline p-value");
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    let schema: Vec<FeatureSchema> =
+        names.iter().map(|n| FeatureSchema::numeric(n.as_str())).collect();
+    let refs: Vec<(&str, Column<'_>)> =
+        names.iter().map(|n| (n.as_str(), Column::Numeric(&reference))).collect();
+    let b = Baseline::fit(&schema, &refs, BaselineConfig::default()).unwrap();
+    let cur: Vec<(&str, Column<'_>)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), Column::Numeric(if i == 0 { &shifted } else { &reference })))
+        .collect();
+
+    let holm = check(&b, &cur, &DriftConfig::default()).unwrap();
+    assert_eq!(holm.drifted_count, 1, "shift {shift}: the feature itself drifted");
+    let p: Vec<f64> = holm.features.iter().map(|f| f.p_value.unwrap()).collect();
+    let want = adjust(&p, Correction::Holm).unwrap();
+    let got: Vec<f64> = holm.features.iter().map(|f| f.adjusted_p_value.unwrap()).collect();
+    assert_eq!(got, want);
+    assert!((got[0] - (10.0 * p[0]).min(1.0)).abs() < 1e-15);
+    assert_eq!((holm.model.tested, holm.model.rejected), (10, 0));
+    assert!(!holm.model.drifted, "one borderline feature among ten is not a drifted model");
+
+    let none = DriftConfig { correction: Correction::None, ..DriftConfig::default() };
+    let raw = check(&b, &cur, &none).unwrap();
+    assert!(raw.model.drifted);
+    assert_eq!(raw.model.min_adjusted_p_value, Some(p[0]));
+
+    // A strong shift survives the adjustment.
+    let far: Vec<f64> = (100..140).map(f64::from).collect();
+    let mut strong = cur.clone();
+    strong[1] = ("f1", Column::Numeric(&far));
+    let r = check(&b, &strong, &DriftConfig::default()).unwrap();
+    assert!(r.model.drifted);
+    assert_eq!(r.model.rejected, 1);
+    let bh = DriftConfig { correction: Correction::Bh, ..DriftConfig::default() };
+    let r = check(&b, &strong, &bh).unwrap();
+    assert!(r.model.drifted);
+    assert_eq!(serde_json::to_value(r.model).unwrap()["correction"], "bh");
+}
+
+#[test]
+fn calibrated_distances_keep_their_false_positive_rate_on_small_samples() {
+    // 400 checks of two samples of 150 from one distribution: a PSI or JS threshold set low
+    // flags nearly every one of them; with the chi-square null the verdict flags about α.
+    let trials = 400;
+    let (mut fixed_psi, mut psi, mut js, mut p_sum) = (0, 0, 0, 0.0);
+    for t in 0..trials {
+        let mut rng = Rng::new(1000 + t);
+        let reference = rng.normals(150, 0.0, 1.0);
+        let current = rng.normals(150, 0.0, 1.0);
+        let schema = [FeatureSchema::numeric("x")];
+        let b = Baseline::fit(
+            &schema,
+            &[("x", Column::Numeric(&reference))],
+            BaselineConfig::default(),
+        )
+        .unwrap();
+        let cols = [("x", Column::Numeric(&current))];
+        let with = |method, threshold, calibrate| {
+            let mut c = DriftConfig { calibrate_distances: calibrate, ..DriftConfig::default() };
+            c.overrides.insert(
+                "x".into(),
+                FeatureOverride { method: Some(method), threshold: Some(threshold) },
+            );
+            check(&b, &cols, &c).unwrap().features.remove(0)
+        };
+        fixed_psi += usize::from(with(DriftMethod::Psi, 0.02, false).drifted);
+        let f = with(DriftMethod::Psi, 0.02, true);
+        psi += usize::from(f.drifted);
+        p_sum += f.p_value.unwrap();
+        js += usize::from(with(DriftMethod::Js, 0.01, true).drifted);
+    }
+    let rate = |n: usize| n as f64 / trials as f64;
+    assert!(rate(fixed_psi) > 0.9, "a fixed PSI threshold of 0.02 at n = 150: {}", rate(fixed_psi));
+    // Binomial(400, 0.05) has sd 0.011: 0.09 is well above chance for a calibrated verdict.
+    assert!(rate(psi) < 0.09, "calibrated PSI false-positive rate {}", rate(psi));
+    assert!(rate(js) < 0.09, "calibrated JS false-positive rate {}", rate(js));
+    let mean_p = p_sum / f64::from(trials as u32);
+    assert!(
+        (mean_p - 0.5).abs() < 0.08,
+        "PSI p-values under no drift should be about uniform: mean {mean_p}"
     );
 }

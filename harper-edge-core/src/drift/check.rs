@@ -52,6 +52,7 @@ use super::baseline::{
 use super::chi2;
 use super::distance::{jensen_shannon, wasserstein_drift_sorted};
 use super::ks::{self, Alternative, SortedSample};
+use super::multiple::{Correction, ModelVerdict, adjust};
 use super::special::chi2_sf;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
@@ -158,6 +159,15 @@ pub struct DriftConfig {
     /// Per-feature overrides by feature name; every name must be a baseline feature and the
     /// method must apply to its kind. Default empty.
     pub overrides: BTreeMap<String, FeatureOverride>,
+    /// How the model-level verdict adjusts the features' p-values (default Holm; see
+    /// [`super::multiple`]). It does not change the per-feature verdicts.
+    pub correction: Correction,
+    /// Whether a distance verdict (`psi`, `js`, `wasserstein`) also needs significance under
+    /// no drift (default true): PSI and JS get an asymptotic chi-square p-value that accounts
+    /// for both sample sizes, Wasserstein the KS p-value, and the feature drifts when its
+    /// score passes the threshold **and** that p-value is below `alpha`. False gives the
+    /// fixed-threshold verdict alone (no p-value).
+    pub calibrate_distances: bool,
     /// Threads computing features; `None` (default): [`std::thread::available_parallelism`].
     /// `Some(0)` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +184,8 @@ impl Default for DriftConfig {
             compute_psi: true,
             compute_wasserstein: true,
             overrides: BTreeMap::new(),
+            correction: Correction::default(),
+            calibrate_distances: true,
             threads: None,
         }
     }
@@ -333,6 +345,10 @@ pub struct FeatureDrift {
     pub threshold: f64,
     /// The verdict.
     pub drifted: bool,
+    /// The p-value adjusted across the report's tested features by
+    /// [`DriftConfig::correction`] (`None` for distance methods).
+    #[serde(default)]
+    pub adjusted_p_value: Option<f64>,
     /// PSI, when computed (`computePsi` or method `psi`).
     pub psi: Option<f64>,
     /// Normalised Wasserstein-1 (numeric; `computeWasserstein` or method `wasserstein`).
@@ -351,8 +367,27 @@ pub struct DriftReport {
     pub features: Vec<FeatureDrift>,
     /// Number of drifted features.
     pub drifted_count: u64,
-    /// `driftedCount / features.len()` (0 without features).
+    /// `driftedCount / features.len()` (0 without features): the share of features that
+    /// drifted, each at its own threshold (a secondary view; see `model`).
     pub drifted_share: f64,
+    /// The model-level verdict, with the error rate across features controlled (see
+    /// [`super::multiple`]).
+    #[serde(default)]
+    pub model: ModelVerdict,
+}
+
+impl Default for ModelVerdict {
+    fn default() -> Self {
+        ModelVerdict {
+            correction: Correction::default(),
+            alpha: 0.05,
+            tested: 0,
+            rejected: 0,
+            min_adjusted_p_value: None,
+            distance_drifted: 0,
+            drifted: false,
+        }
+    }
 }
 
 /// What a drift row is about (serde: `"input"`, `"prediction"`, `"concept"`).
@@ -514,7 +549,40 @@ pub fn check(
     let drifted_count = features.iter().filter(|f| f.drifted).count() as u64;
     let drifted_share =
         if features.is_empty() { 0.0 } else { drifted_count as f64 / features.len() as f64 };
-    Ok(DriftReport { features, drifted_count, drifted_share })
+    let model = model_verdict(&mut features, config)?;
+    Ok(DriftReport { features, drifted_count, drifted_share, model })
+}
+
+/// Adjusts the tested features' p-values and gives the model-level verdict.
+fn model_verdict(features: &mut [FeatureDrift], config: &DriftConfig) -> Result<ModelVerdict> {
+    let tested: Vec<usize> =
+        (0..features.len()).filter(|&i| features[i].p_value.is_some()).collect();
+    let p: Vec<f64> = tested.iter().filter_map(|&i| features[i].p_value).collect();
+    let adjusted = adjust(&p, config.correction)?;
+    for (&i, &a) in tested.iter().zip(&adjusted) {
+        features[i].adjusted_p_value = Some(a);
+    }
+    let alpha = config.alpha;
+    // A distance feature counts when significant after adjustment and past its threshold.
+    let rejected = tested
+        .iter()
+        .zip(&adjusted)
+        .filter(|&(&i, &a)| {
+            let f = &features[i];
+            a < alpha && (f.drift_method.uses_p_value() || f.drift_score > f.threshold)
+        })
+        .count() as u64;
+    let distance_drifted =
+        features.iter().filter(|f| f.p_value.is_none() && f.drifted).count() as u64;
+    Ok(ModelVerdict {
+        correction: config.correction,
+        alpha,
+        tested: tested.len() as u64,
+        rejected,
+        min_adjusted_p_value: adjusted.iter().copied().reduce(f64::min),
+        distance_drifted,
+        drifted: rejected > 0 || distance_drifted > 0,
+    })
 }
 
 fn feature_drift(
@@ -563,7 +631,10 @@ fn feature_drift(
             let reference = stats.sample.as_slice();
             let wants_w1 = config.compute_wasserstein || method == DriftMethod::Wasserstein;
             let normalise = |d: f64| if stats.sd > 0.0 { d / stats.sd } else { d };
-            if method == DriftMethod::Ks && wants_w1 {
+            // Wasserstein's verdict also asks KS (the matching test) for significance.
+            let wants_ks = method == DriftMethod::Ks
+                || (method == DriftMethod::Wasserstein && config.calibrate_distances);
+            if wants_ks && wants_w1 {
                 // One merge pass for both (the merge is most of their cost).
                 let (t, w1) =
                     ks::ks_2samp_sorted_with_wasserstein(&stats.sample, &sorted).map_err(named)?;
@@ -571,7 +642,7 @@ fn feature_drift(
                 r.p = Some(t.p_value);
                 r.wasserstein = Some(normalise(w1));
             } else {
-                if method == DriftMethod::Ks {
+                if wants_ks {
                     let t = ks::ks_2samp_sorted(
                         &stats.sample,
                         &sorted,
@@ -594,6 +665,11 @@ fn feature_drift(
                 let p: Vec<f64> = stats.psi.counts().iter().map(|&c| c as f64).collect();
                 let q: Vec<f64> = cur_bins.iter().map(|&c| c as f64).collect();
                 r.score = jensen_shannon(&p, &q, Some(2.0)).map_err(named)?;
+            }
+            if config.calibrate_distances && matches!(method, DriftMethod::Psi | DriftMethod::Js) {
+                let score = if method == DriftMethod::Psi { r.psi.unwrap_or(0.0) } else { r.score };
+                r.p = distance_p_value(method, score, stats.psi.counts(), &cur_bins)
+                    .map_err(named)?;
             }
             let ref_total = stats.psi.total().max(1) as f64;
             let n = cur.len() as f64;
@@ -666,6 +742,7 @@ fn feature_drift(
                 }
                 _ => {}
             }
+            let cells = (t.reference.clone(), t.current.clone());
             if config.compute_psi || method == DriftMethod::Psi {
                 let epsilon = baseline.config().psi.epsilon;
                 let Some(psi_base) = feature.categorical_psi(epsilon) else {
@@ -677,6 +754,10 @@ fn feature_drift(
                     .psi(counts.iter().map(|(&k, &c)| (k.to_string(), c)))
                     .map_err(named)?;
                 r.psi = Some(p.value);
+            }
+            if config.calibrate_distances && matches!(method, DriftMethod::Psi | DriftMethod::Js) {
+                let score = if method == DriftMethod::Psi { r.psi.unwrap_or(0.0) } else { r.score };
+                r.p = distance_p_value(method, score, &cells.0, &cells.1).map_err(named)?;
             }
             (
                 DistributionSummary::Categorical {
@@ -701,7 +782,9 @@ fn feature_drift(
     }
     let drifted = match r.p {
         Some(p) if method.uses_p_value() => p < threshold,
-        _ => r.score > threshold,
+        // A distance drifts when it passes its threshold and is unlikely under no drift.
+        Some(p) => r.score > threshold && p < config.alpha,
+        None => r.score > threshold,
     };
     Ok(FeatureDrift {
         feature_name: name.to_string(),
@@ -711,11 +794,35 @@ fn feature_drift(
         p_value: r.p,
         threshold,
         drifted,
+        adjusted_p_value: None,
         psi: r.psi,
         wasserstein: r.wasserstein,
         baseline_summary,
         current_summary,
     })
+}
+
+/// The asymptotic p-value of a distance between reference cell counts `a` and current cell
+/// counts `b` under no drift. With `n`, `m` the two totals, `k` the cells holding a value and
+/// `n_eff = n·m / (n + m)`: `n_eff · PSI` and `8 · n_eff · JS²·ln 2` (the Jensen–Shannon
+/// divergence in nats) are both, to second order, the two-sample Pearson chi-square
+/// statistic of the table, asymptotically χ² with `k − 1` degrees of freedom. With reference
+/// quantile bins the reference's randomness sits in the bin edges; the variance of a
+/// current share is the same `π(1 − π)(1/n + 1/m)`.
+#[allow(clippy::cast_precision_loss)]
+fn distance_p_value(method: DriftMethod, score: f64, a: &[u64], b: &[u64]) -> Result<Option<f64>> {
+    let (n, m) = (a.iter().sum::<u64>() as f64, b.iter().sum::<u64>() as f64);
+    let cells = a.iter().zip(b).filter(|(x, y)| **x + **y > 0).count();
+    if cells < 2 || n == 0.0 || m == 0.0 {
+        return Ok(Some(1.0)); // one cell: both sides are the same distribution
+    }
+    let n_eff = n * m / (n + m);
+    let statistic = match method {
+        DriftMethod::Psi => n_eff * score,
+        DriftMethod::Js => 8.0 * n_eff * score * score * std::f64::consts::LN_2,
+        _ => return Ok(None),
+    };
+    Ok(Some(chi2_sf(statistic.max(0.0), (cells - 1) as f64)?))
 }
 
 #[derive(Default)]

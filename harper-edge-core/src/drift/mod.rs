@@ -21,6 +21,7 @@ pub mod chi2;
 pub mod distance;
 pub mod frame;
 pub mod ks;
+pub mod multiple;
 pub mod quality;
 pub mod records;
 pub mod special;
