@@ -278,11 +278,17 @@ export interface FeatureDrift {
   driftMethod: 'ks' | 'chi2' | 'psi' | 'wasserstein' | 'js'
   /** The method's statistic (KS D, chi-square, PSI, normalised W1, JS distance). */
   driftScore: number
-  /** For `ks` and `chi2`. */
+  /**
+   * `ks`, `chi2`: the test's p-value; `psi`, `js`: the asymptotic chi-square p-value of the
+   * distance given both sample sizes; `wasserstein`: the KS p-value (null when distances are
+   * not calibrated).
+   */
   pValue: number | null
-  /** Applied to the p-value (`ks`, `chi2`) or to the score. */
+  /** Applied to the p-value (`ks`, `chi2`) or to the score (distances, with `pValue < alpha`). */
   threshold: number
   drifted: boolean
+  /** The p-value adjusted across the report's tested features (see `DriftReport.model`). */
+  adjustedPValue: number | null
   psi: number | null
   wasserstein: number | null
   baselineSummary: DistributionSummary
@@ -292,8 +298,26 @@ export interface FeatureDrift {
 /** Per-feature drift, drifted features first, then by score. */
 export interface DriftReport {
   features: Array<FeatureDrift>
+  /** Features that drifted, each at its own threshold. */
   driftedCount: number
   driftedShare: number
+  /** Whether the model drifted, with the error rate across features controlled. */
+  model: ModelVerdict
+}
+
+/** The model-level drift verdict over a report's features. */
+export interface ModelVerdict {
+  /** `holm` (family-wise error ≤ alpha), `bh` (false discovery rate) or `none`. */
+  correction: 'holm' | 'bh' | 'none'
+  alpha: number
+  /** Features with a p-value. */
+  tested: number
+  /** Features significant after adjustment (distances also past their threshold). */
+  rejected: number
+  minAdjustedPValue: number | null
+  /** Distance features without a p-value that drifted by threshold alone. */
+  distanceDrifted: number
+  drifted: boolean
 }
 
 /** Data quality of current data against a baseline (the original `DataQualityMetrics`). */

@@ -239,6 +239,10 @@ pub struct CheckOptions {
     pub thresholds: Option<HashMap<String, f64>>,
     /// Threads (default: all cores).
     pub threads: Option<u32>,
+    /// How the model verdict (`report.model`) adjusts the features' p-values for their number:
+    /// `'holm'` (default: a false "drifted" on healthy data at most `alpha` of the time),
+    /// `'bh'` (false discovery rate) or `'none'`.
+    pub correction: Option<String>,
     /// Concept drift (engine checks): labelled predictions of the current data.
     pub labels: Option<LabelsObject>,
     /// Concept drift: labels needed on each side (default 100).
@@ -266,6 +270,10 @@ fn check_options(options: &Unknown<'_>) -> CoreResult<(DriftCheckConfig, Option<
         wasserstein_threshold: o.wasserstein_threshold.unwrap_or(d.wasserstein_threshold),
         js_threshold: o.js_threshold.unwrap_or(d.js_threshold),
         threads: o.threads.map(|t| t as usize),
+        correction: match &o.correction {
+            Some(c) => c.parse()?,
+            None => d.correction,
+        },
         ..d
     };
     let mut overrides: BTreeMap<String, FeatureOverride> = BTreeMap::new();

@@ -65,6 +65,17 @@ test('checkDrift finds the planted shifts with exact KS statistics', () => {
   const age = psi.report.features.find((f) => f.featureName === 'age')
   assert.equal(age.driftMethod, 'psi')
   assert.equal(age.drifted, false)
+  assert.ok(age.pValue < 1e-10, 'a calibrated PSI has a p-value')
+
+  // The model verdict: Holm over the three tested features, or as asked.
+  assert.deepEqual(
+    [r.report.model.correction, r.report.model.tested, r.report.model.rejected, r.report.model.drifted],
+    ['holm', 3, 2, true],
+  )
+  const stable = r.report.features.find((f) => f.featureName === 'stable')
+  assert.ok(stable.adjustedPValue >= stable.pValue)
+  assert.equal(checkDrift(baseline, cur, { correction: 'bh' }).report.model.correction, 'bh')
+  throwsWithCode(() => checkDrift(baseline, cur, { correction: 'sidak' }), 'HARPER_EDGE_INVALID_INPUT', /unknown correction/)
 })
 
 test('baselines round-trip through JSON and merge', () => {

@@ -426,7 +426,7 @@ impl PyEngine {
     /// Checks a model version for drift against its baseline and stores the rows: the calls
     /// sampled since the last check (`current=None`), or `current` data (a DataFrame or a
     /// mapping of columns) with optional `labels=(correct, total)` for concept drift.
-    #[pyo3(signature = (model, current=None, *, labels=None, alpha=0.05, psi_threshold=0.2, wasserstein_threshold=0.1, js_threshold=0.1, methods=None, thresholds=None, min_labeled_samples=100, accuracy_drop_threshold=0.05))]
+    #[pyo3(signature = (model, current=None, *, labels=None, alpha=0.05, psi_threshold=0.2, wasserstein_threshold=0.1, js_threshold=0.1, methods=None, thresholds=None, min_labeled_samples=100, accuracy_drop_threshold=0.05, correction="holm"))]
     #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
     fn check_drift(
         &self,
@@ -442,6 +442,7 @@ impl PyEngine {
         thresholds: Option<BTreeMap<String, f64>>,
         min_labeled_samples: u64,
         accuracy_drop_threshold: f64,
+        correction: &str,
     ) -> PyResult<PyDriftResult> {
         let drift = monitor::drift_config(
             alpha,
@@ -451,6 +452,7 @@ impl PyEngine {
             methods,
             thresholds,
             None,
+            correction,
         )?;
         let config = DriftCheckConfig {
             drift,

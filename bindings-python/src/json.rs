@@ -123,3 +123,18 @@ pub(crate) fn record_to_py<'py>(
 pub(crate) fn repr(py: Python<'_>, value: &Value) -> PyResult<String> {
     Ok(to_py(py, value)?.repr()?.to_str()?.to_owned())
 }
+
+/// A camelCase field name in snake_case (`eventsBuffered` → `events_buffered`), as the Python
+/// API names fields.
+pub(crate) fn snake_case(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

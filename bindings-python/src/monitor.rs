@@ -449,25 +449,13 @@ const MAP_FIELDS: [&str; 6] =
 
 /// `value` with its field names in snake_case (maps of data keys left as they are).
 pub(crate) fn snake_keys(value: &Value) -> Value {
-    fn snake(key: &str) -> String {
-        let mut out = String::with_capacity(key.len() + 4);
-        for c in key.chars() {
-            if c.is_ascii_uppercase() {
-                out.push('_');
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
                     let v =
                         if MAP_FIELDS.contains(&k.as_str()) { v.clone() } else { snake_keys(v) };
-                    (snake(k), v)
+                    (crate::json::snake_case(k), v)
                 })
                 .collect(),
         ),
@@ -506,6 +494,14 @@ impl PyDriftResult {
     #[getter]
     fn quality<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.part(py, "/quality")
+    }
+
+    /// The model verdict: whether the model drifted, with the features' p-values adjusted
+    /// for their number (`correction`, `alpha`, `tested`, `rejected`,
+    /// `min_adjusted_p_value`, `distance_drifted`, `drifted`).
+    #[getter]
+    fn model<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.part(py, "/report/model")
     }
 
     /// Concept drift (engine checks with labels), else `None`.
@@ -557,6 +553,7 @@ pub(crate) fn drift_config(
     methods: Option<std::collections::BTreeMap<String, String>>,
     thresholds: Option<std::collections::BTreeMap<String, f64>>,
     threads: Option<usize>,
+    correction: &str,
 ) -> PyResult<DriftConfig> {
     let mut config = DriftConfig {
         alpha,
@@ -564,6 +561,7 @@ pub(crate) fn drift_config(
         wasserstein_threshold,
         js_threshold,
         threads,
+        correction: correction.parse().map_err(value_err)?,
         ..DriftConfig::default()
     };
     for (name, method) in methods.into_iter().flatten() {
@@ -579,7 +577,7 @@ pub(crate) fn drift_config(
 /// Checks current data against a baseline: KS for numeric features, chi-square for
 /// categorical ones (or the methods given), PSI and Wasserstein alongside, and data quality.
 #[pyfunction]
-#[pyo3(signature = (baseline, current, *, alpha=0.05, psi_threshold=0.2, wasserstein_threshold=0.1, js_threshold=0.1, methods=None, thresholds=None, threads=None))]
+#[pyo3(signature = (baseline, current, *, alpha=0.05, psi_threshold=0.2, wasserstein_threshold=0.1, js_threshold=0.1, methods=None, thresholds=None, threads=None, correction="holm"))]
 #[allow(clippy::too_many_arguments, reason = "the arguments of the Python function")]
 pub(crate) fn check_drift(
     py: Python<'_>,
@@ -592,6 +590,7 @@ pub(crate) fn check_drift(
     methods: Option<std::collections::BTreeMap<String, String>>,
     thresholds: Option<std::collections::BTreeMap<String, f64>>,
     threads: Option<usize>,
+    correction: &str,
 ) -> PyResult<PyDriftResult> {
     let config = drift_config(
         alpha,
@@ -601,6 +600,7 @@ pub(crate) fn check_drift(
         methods,
         thresholds,
         threads,
+        correction,
     )?;
     let b = &baseline.inner;
     let table = Table::read(current, &b.categorical_names())?;

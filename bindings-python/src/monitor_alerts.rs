@@ -29,19 +29,6 @@ use crate::telemetry::Seconds;
 /// Field names whose values are free-form data: their keys are left as they are.
 const DATA_FIELDS: [&str; 2] = ["triggerDetails", "trigger_details"];
 
-fn snake(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn camel(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     let mut upper = false;
@@ -81,7 +68,7 @@ fn rename_keys(value: &Value, rename: fn(&str) -> String) -> Value {
 /// A serialised core record (or list of records) as Python dicts with snake_case keys.
 fn to_py(py: Python<'_>, record: serde_json::Result<Value>) -> PyResult<Bound<'_, PyAny>> {
     let value = record.map_err(|e| to_py_err(py, &e.into()))?;
-    json::to_py(py, &rename_keys(&value, snake))
+    json::to_py(py, &rename_keys(&value, json::snake_case))
 }
 
 /// A dict given by the caller (`what` names the argument) as JSON with camelCase field names.

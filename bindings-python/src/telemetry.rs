@@ -433,24 +433,10 @@ pub(crate) fn stats_to_py<'py>(
     let dict = PyDict::new(py);
     if let Value::Object(map) = value {
         for (key, v) in &map {
-            dict.set_item(snake_case(key), json::to_py(py, v)?)?;
+            dict.set_item(json::snake_case(key), json::to_py(py, v)?)?;
         }
     }
     Ok(dict)
-}
-
-/// `eventsBuffered` → `events_buffered`.
-fn snake_case(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The keys `Engine.record_event` accepts: the attributes of `InferenceEvent`.

@@ -64,6 +64,16 @@ def test_a_dataframe_check_finds_the_planted_shifts() -> None:
     assert json.loads(result.to_json())["report"]["driftedCount"] == 2
     assert result.to_dict()["report"]["drifted_count"] == 2
     assert "2 of 3" in repr(result)
+    # The model verdict: Holm over the three tested features.
+    model = result.model
+    assert (model["correction"], model["tested"], model["rejected"]) == ("holm", 3, 2)
+    assert model["drifted"] is True
+    adjusted = sorted(f["adjusted_p_value"] for f in result.features)
+    raw = sorted(f["p_value"] for f in result.features)
+    assert adjusted[0] == pytest.approx(min(1.0, 3 * raw[0]), rel=1e-12)
+    assert check_drift(baseline, cur, correction="bh").model["correction"] == "bh"
+    with pytest.raises(ValueError, match="unknown correction"):
+        check_drift(baseline, cur, correction="sidak")
 
 
 def test_numpy_lists_and_nulls_are_read() -> None:

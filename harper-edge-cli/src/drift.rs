@@ -54,9 +54,17 @@ pub struct DriftArgs {
     /// Significance level of ks and chi2: drifted when p < alpha.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
-    /// Threshold of psi: drifted when PSI > threshold.
+    /// Threshold of psi: drifted when PSI > threshold (and, calibrated, significant).
     #[arg(long, default_value_t = 0.2)]
     psi_threshold: f64,
+    /// How the model verdict adjusts the features' p-values for their number: holm (error
+    /// rate across features at most alpha), bh (false discovery rate) or none.
+    #[arg(long, default_value = "holm", value_name = "holm|bh|none")]
+    correction: String,
+    /// Distance verdicts (psi, js, wasserstein) by their threshold alone, without the
+    /// significance test that accounts for the sample sizes.
+    #[arg(long)]
+    uncalibrated: bool,
     /// Quantile bins of the numeric PSI (fitting only).
     #[arg(long, default_value_t = PsiConfig::DEFAULT_BINS)]
     bins: usize,
@@ -66,7 +74,8 @@ pub struct DriftArgs {
     /// Print `{"report": …, "quality": …}` as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
-    /// Exit with status 2 when any feature drifted.
+    /// Exit with status 2 when the model verdict says drifted (features' p-values adjusted
+    /// by --correction).
     #[arg(long)]
     fail_on_drift: bool,
 }
@@ -124,7 +133,7 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode> {
     } else {
         print!("{}", render(&report, &quality, &args.current));
     }
-    Ok(if args.fail_on_drift && report.drifted_count > 0 {
+    Ok(if args.fail_on_drift && report.model.drifted {
         ExitCode::from(DRIFT_EXIT_CODE)
     } else {
         ExitCode::SUCCESS
@@ -255,6 +264,8 @@ fn drift_config(args: &DriftArgs) -> Result<DriftConfig> {
         alpha: args.alpha,
         psi_threshold: args.psi_threshold,
         overrides,
+        correction: args.correction.parse()?,
+        calibrate_distances: !args.uncalibrated,
         ..DriftConfig::default()
     })
 }
@@ -317,6 +328,25 @@ fn render(report: &DriftReport, quality: &DataQualityMetrics, current: &Path) ->
         "\n{} of {n} feature{} drifted",
         report.drifted_count,
         if n == 1 { "" } else { "s" }
+    );
+    let m = &report.model;
+    let _ = writeln!(
+        out,
+        "model verdict: {} ({} correction over {} tested feature{}: {} significant at alpha \
+         {}{}{})",
+        if m.drifted { "DRIFTED" } else { "not drifted" },
+        m.correction,
+        m.tested,
+        if m.tested == 1 { "" } else { "s" },
+        m.rejected,
+        m.alpha,
+        m.min_adjusted_p_value
+            .map_or_else(String::new, |p| format!(", smallest adjusted p {}", p_value(p))),
+        if m.distance_drifted > 0 {
+            format!("; {} drifted by threshold alone", m.distance_drifted)
+        } else {
+            String::new()
+        }
     );
 
     let _ = writeln!(out, "\ndata quality of {}:", current.display());

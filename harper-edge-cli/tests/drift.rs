@@ -153,6 +153,12 @@ fn table_output_and_fail_on_drift_exit_status() {
     let stable = lines.iter().find(|l| l.starts_with("stable")).unwrap();
     assert!(stable.ends_with("no"), "{stable}");
     assert!(text.contains("2 of 3 features drifted"), "{text}");
+    assert!(
+        text.contains(
+            "model verdict: DRIFTED (holm correction over 3 tested features: 2 significant"
+        ),
+        "{text}"
+    );
     assert!(text.contains("unknown categories: color 50"), "{text}");
     assert!(text.contains("rows:               200"), "{text}");
 
@@ -169,7 +175,9 @@ fn table_output_and_fail_on_drift_exit_status() {
         "--fail-on-drift",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("0 of 3 features drifted"));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("0 of 3 features drifted"), "{text}");
+    assert!(text.contains("model verdict: not drifted"), "{text}");
 }
 
 #[test]

@@ -393,6 +393,7 @@ class Engine:
         thresholds: dict[str, float] | None = None,
         min_labeled_samples: int = 100,
         accuracy_drop_threshold: float = 0.05,
+        correction: str = "holm",
     ) -> DriftResult:
         """Checks a model version against its baseline and stores the result: one
         ``DriftMetrics`` row per feature (``drift_type`` ``prediction`` for prediction
@@ -634,6 +635,13 @@ class DriftResult:
         """Data quality: ``total_records``, ``schema_violations``, ``null_rates``,
         ``outlier_counts``, ``range_violations``, ``unknown_categories``."""
     @property
+    def model(self) -> dict[str, Any]:
+        """The model verdict: ``drifted`` with the error rate across features controlled —
+        the features' p-values adjusted by ``correction`` (``holm``: the chance of a false
+        "drifted" on healthy data is at most ``alpha``; ``bh``: false discovery rate;
+        ``none``); also ``alpha``, ``tested``, ``rejected``, ``min_adjusted_p_value``,
+        ``distance_drifted``."""
+    @property
     def concept(self) -> dict[str, Any] | None:
         """Concept drift (engine checks with labels), else ``None``."""
     @property
@@ -657,13 +665,16 @@ def check_drift(
     methods: dict[str, str] | None = None,
     thresholds: dict[str, float] | None = None,
     threads: int | None = None,
+    correction: str = "holm",
 ) -> DriftResult:
     """Checks ``current`` data (as for ``Baseline.fit``) against ``baseline``: KS
     (numeric) and chi-square (categorical) p-values against ``alpha`` with scipy's
     conventions, PSI and normalised Wasserstein alongside, and data quality. Columns
     that are not baseline features are ignored; baseline features without a column are
     not checked. Features run in parallel on ``threads`` (default: all cores), without
-    the GIL."""
+    the GIL. ``result.model`` is the model verdict, the p-values adjusted by
+    ``correction`` (``"holm"``, ``"bh"`` or ``"none"``); distance methods (``psi``,
+    ``js``, ``wasserstein``) need their threshold and significance."""
 
 @final
 class Monitor:
