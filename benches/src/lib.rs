@@ -3,3 +3,5 @@
 
 /// Path of the committed iris test model.
 pub const IRIS_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
+
+pub mod calibration;

@@ -279,9 +279,9 @@ export interface FeatureDrift {
   /** The method's statistic (KS D, chi-square, PSI, normalised W1, JS distance). */
   driftScore: number
   /**
-   * `ks`, `chi2`: the test's p-value; `psi`, `js`: the asymptotic chi-square p-value of the
-   * distance given both sample sizes; `wasserstein`: the KS p-value (null when distances are
-   * not calibrated).
+   * `ks`, `chi2`: the test's p-value; `psi`, `js`: the p-value of the reference-vs-current
+   * chi-square test of the same cells (bins or categories); `wasserstein`: the KS p-value
+   * (null when distances are not calibrated).
    */
   pValue: number | null
   /** Applied to the p-value (`ks`, `chi2`) or to the score (distances, with `pValue < alpha`). */
