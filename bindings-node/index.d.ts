@@ -437,7 +437,7 @@ export interface AlertCondition {
   /**
    * A metric of the rule's alert type: latency `p50Latency` `p95Latency` `p99Latency`
    * `avgLatency` `maxLatency`; error_rate `errorRate` `errorCount` `requestCount`
-   * `throughputPerSecond`; drift `driftScore` `pValue` `driftedCount` `driftedShare`;
+   * `throughputPerSecond`; drift `driftScore` `pValue` `adjustedPValue` `driftedCount` `driftedShare`;
    * data_quality `nullRate` `schemaViolations` `schemaViolationRate` `outlierCount`
    * `rangeViolations` `unknownCategories` `totalRecords`; accuracy `accuracy` `labelledCount`
    * `accuracyDrop`.
@@ -594,6 +594,8 @@ export interface MonitoringConfig {
     inputDrift: FeatureDriftSettings
     predictionDrift: FeatureDriftSettings
     conceptDrift: { enabled: boolean; minLabeledSamples: number; accuracyDropThreshold: number }
+    /** How the model verdict (and the `adjustedPValue` alert metric) adjusts p-values. */
+    correction: 'holm' | 'bh' | 'none'
   }
   retrainingTriggers: {
     enabled: boolean

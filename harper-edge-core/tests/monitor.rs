@@ -309,6 +309,10 @@ fn drift_triggers_a_retraining_request_that_passes_safety_checks_and_is_approved
     let approved = Arc::new(Mutex::new(Vec::new()));
     let a = approved.clone();
     m.on_retraining_approved(move |r| a.lock().unwrap().push(r.training_job_id.clone().unwrap()));
+    // The model verdict as a rule: the smallest Holm-adjusted p-value of the newest check.
+    m.put_rule_json(&json!({"ruleName": "model drift", "modelName": "iris", "alertType": "drift",
+        "condition": {"metric": "adjustedPValue", "operator": "<", "threshold": 0.05}}))
+        .unwrap();
     m.tick().unwrap();
 
     // Drifted traffic: petal length shifted by 3 → KS D well above 0.3.
@@ -318,6 +322,8 @@ fn drift_triggers_a_retraining_request_that_passes_safety_checks_and_is_approved
     clock.advance(HOUR);
     let r = m.tick().unwrap();
     assert_eq!(r.retraining_requests.len(), 1, "{:?}", r.jobs);
+    assert_eq!(r.fired.iter().map(|a| a.rule_name.as_str()).collect::<Vec<_>>(), ["model drift"]);
+    assert!(r.fired[0].actual_value.unwrap() < 1e-6);
     let req = &r.retraining_requests[0];
     assert_eq!(req.status, RetrainingStatus::PendingApproval, "{:?}", req.safety_checks);
     assert_eq!(req.trigger_reason.as_str(), "drift_detected");

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `latency` | `p50Latency`, `p95Latency`, `p99Latency`, `avgLatency`, `maxLatency` (ms) | the real-time window (window `5m`, the default) or the closed 5-minute rollups of a longer window |
 //! | `error_rate` | `errorRate`, `errorCount`, `requestCount`, `throughputPerSecond` | as `latency` |
-//! | `drift` | `driftScore` (largest), `pValue` (smallest), `driftedCount`, `driftedShare` | the rows of the newest drift check (within the window, if given), filtered by `driftType` (default input and prediction) and `featureName` |
+//! | `drift` | `driftScore` (largest), `pValue` (smallest), `adjustedPValue` (smallest after the configured `drift.correction` across the rows: `< 0.05` is the model verdict), `driftedCount`, `driftedShare` | the rows of the newest drift check (within the window, if given), filtered by `driftType` (default input and prediction) and `featureName` |
 //! | `data_quality` | `nullRate` (largest), `schemaViolations`, `schemaViolationRate`, `outlierCount`, `rangeViolations`, `unknownCategories`, `totalRecords` | the newest data-quality row (within the window, if given) |
 //! | `accuracy` | `accuracy`, `labelledCount` | labelled calls of the window (default `24h`) |
 //! | `accuracy` | `accuracyDrop` | the newest concept-drift row |
@@ -189,6 +189,7 @@ pub enum Metric {
     ThroughputPerSecond,
     DriftScore,
     PValue,
+    AdjustedPValue,
     DriftedCount,
     DriftedShare,
     NullRate,
@@ -215,6 +216,7 @@ const METRICS: &[(&str, Metric, AlertType)] = &[
     ("throughputPerSecond", Metric::ThroughputPerSecond, AlertType::ErrorRate),
     ("driftScore", Metric::DriftScore, AlertType::Drift),
     ("pValue", Metric::PValue, AlertType::Drift),
+    ("adjustedPValue", Metric::AdjustedPValue, AlertType::Drift),
     ("driftedCount", Metric::DriftedCount, AlertType::Drift),
     ("driftedShare", Metric::DriftedShare, AlertType::Drift),
     ("nullRate", Metric::NullRate, AlertType::DataQuality),

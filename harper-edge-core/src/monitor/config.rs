@@ -62,6 +62,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::drift::check::{DriftMethod, DriftType, FeatureOverride};
+use crate::drift::multiple::Correction;
 use crate::drift::records::ModelBaseline;
 use crate::error::{Error, Result};
 use crate::monitor::DriftCheckConfig;
@@ -323,6 +324,10 @@ pub struct DriftSettings {
     pub prediction_drift: FeatureDriftSettings,
     /// Accuracy drop on labelled calls.
     pub concept_drift: ConceptDriftSettings,
+    /// How the model verdict adjusts the features' p-values for their number: `holm`
+    /// (default), `bh` or `none` (see [`crate::drift::multiple`]); also used by the
+    /// `adjustedPValue` alert metric.
+    pub correction: Correction,
 }
 
 impl Default for DriftSettings {
@@ -341,6 +346,7 @@ impl Default for DriftSettings {
                 window_hours: 24.0,
             },
             concept_drift: ConceptDriftSettings::default(),
+            correction: Correction::default(),
         }
     }
 }
@@ -604,6 +610,7 @@ impl MonitoringConfig {
             };
             config.drift.overrides.insert(name.to_string(), FeatureOverride { method, threshold });
         }
+        config.drift.correction = d.correction;
         config.concept.min_labeled_samples = d.concept_drift.min_labeled_samples;
         config.concept.accuracy_drop_threshold = d.concept_drift.accuracy_drop_threshold;
         config.concept_enabled = d.concept_drift.enabled;
@@ -768,6 +775,7 @@ mod tests {
                 "retrainingTriggers.conditions[0]",
             ),
             (json!({"alerts": {}}), "alerts"),
+            (json!({"drift": {"correction": "sidak"}}), "drift.correction"),
         ];
         for (value, field) in cases {
             let e = MonitoringConfig::from_json(&value).unwrap_err();

@@ -1050,7 +1050,8 @@ impl Monitor {
             message: None,
             evaluated_at: now,
         };
-        let value = rule.metric().and_then(|m| self.metric_value(rule, m, name, version, now));
+        let value =
+            rule.metric().and_then(|m| self.metric_value(rule, m, name, version, config, now));
         let ep = st.episodes.entry(key.clone()).or_default();
         if !ep.loaded {
             let q = AlertQuery {
@@ -1287,12 +1288,14 @@ impl Monitor {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn metric_value(
         &self,
         rule: &AlertRule,
         metric: Metric,
         name: &str,
         version: &str,
+        config: &MonitoringConfig,
         now: Timestamp,
     ) -> Result<Option<f64>> {
         let c = &rule.condition;
@@ -1370,6 +1373,12 @@ impl Monitor {
                 match metric {
                     Metric::DriftScore => rows.iter().map(|r| r.drift_score).reduce(f64::max),
                     Metric::PValue => rows.iter().filter_map(|r| r.p_value).reduce(f64::min),
+                    Metric::AdjustedPValue => {
+                        let p: Vec<f64> = rows.iter().filter_map(|r| r.p_value).collect();
+                        crate::drift::multiple::adjust(&p, config.drift.correction)?
+                            .into_iter()
+                            .reduce(f64::min)
+                    }
                     Metric::DriftedCount => Some(drifted),
                     Metric::DriftedShare => Some(drifted / rows.len() as f64),
                     _ => None,
