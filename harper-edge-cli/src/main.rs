@@ -125,7 +125,7 @@ enum ModelCommand {
     List,
 }
 
-fn parse_json(what: &str, text: &str) -> Result<Value> {
+pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text)
         .map_err(|e| Error::invalid_input(format!("{what} is not valid JSON: {e}")))
 }
@@ -151,7 +151,7 @@ fn parse_time(text: &str) -> Result<Timestamp> {
     Ok(Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX)))
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string(v)?);
     Ok(())
 }

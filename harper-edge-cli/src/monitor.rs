@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
+use crate::print_json;
 use clap::Subcommand;
 use harper_edge_core::monitor::alert::{AlertEvent, AlertQuery, AlertRule, AlertStatus, Severity};
 use harper_edge_core::monitor::config::{ConfigScope, parse_duration};
@@ -196,11 +197,6 @@ fn monitor(engine: Engine) -> Result<Monitor> {
     Monitor::new(Arc::new(engine), MonitorOptions::default())
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string(v)?);
-    Ok(())
-}
-
 /// A JSON argument: inline JSON (starting with `{` or `[`), `-` for stdin, or a file path.
 fn json_arg(what: &str, arg: &str) -> Result<Value> {
     let trimmed = arg.trim_start();
@@ -215,8 +211,7 @@ fn json_arg(what: &str, arg: &str) -> Result<Value> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         (text, path.display().to_string())
     };
-    serde_json::from_str(&text)
-        .map_err(|e| Error::invalid_input(format!("{source} is not valid JSON: {e}")))
+    crate::parse_json(&source, &text)
 }
 
 /// A timestamp as `2026-01-01T00:00:00Z`.

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+mod background;
 pub mod clock;
 pub mod drift;
 pub mod engine;

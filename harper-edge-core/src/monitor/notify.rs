@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::background::StopFlag;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::monitor::alert::AlertEvent;
@@ -199,27 +200,6 @@ pub(crate) fn deliver(url: &str, body: &str, options: &WebhookOptions, stop: &St
                 }
             }
         }
-    }
-}
-
-/// A flag a sleeping delivery wakes up for.
-#[derive(Debug, Default)]
-pub(crate) struct StopFlag(Mutex<bool>, Condvar);
-
-impl StopFlag {
-    /// Sleeps up to `d`; true if stopped meanwhile.
-    fn wait(&self, d: Duration) -> bool {
-        let guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let (guard, _) = self
-            .1
-            .wait_timeout_while(guard, d, |stopped| !*stopped)
-            .unwrap_or_else(PoisonError::into_inner);
-        *guard
-    }
-
-    fn set(&self) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        self.1.notify_all();
     }
 }
 

@@ -30,13 +30,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::background::Periodic;
 use crate::clock::Timestamp;
 use crate::drift::check::{DriftMetrics, DriftType};
 use crate::drift::records::DriftQuery;
@@ -648,11 +648,11 @@ impl Monitor {
                     | RetrainingStatus::Blocked => 1,
                     RetrainingStatus::Completed => 2,
                 };
-                if let Some(mine) = local(&r.id)? {
-                    let mine = retrain::get(store, &mine.id)?;
-                    if rank(mine.status) >= rank(r.status) {
-                        return Ok(false);
-                    }
+                // The status column says where the local copy is; no need to decode it.
+                if let Some(status) = local(&r.id)?.and_then(|mine| mine.status)
+                    && rank(RetrainingStatus::parse(&status)?) >= rank(r.status)
+                {
+                    return Ok(false);
                 }
                 r.to_record()?
             }
@@ -1440,70 +1440,41 @@ impl Monitor {
     ///
     /// [`Error::Internal`] when the thread cannot start.
     pub fn start(&self) -> Result<MonitorThread> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let (monitor, s) = (self.clone(), Arc::clone(&stop));
+        let monitor = self.clone();
         let interval = self.inner.options.interval;
-        let thread = std::thread::Builder::new()
-            .name("harper-edge-monitor".into())
-            .spawn(move || {
-                loop {
-                    if let Err(e) = monitor.tick() {
-                        lock(&monitor.inner.state).last_report = Some(TickReport {
-                            at: monitor.now(),
-                            jobs: vec![JobRun {
-                                job: JobKind::HourlyAggregation,
-                                model_name: None,
-                                model_version: None,
-                                outcome: JobOutcome::Failed,
-                                message: Some(format!("tick failed: {e}")),
-                                missed: 0,
-                            }],
-                            ..TickReport::default()
-                        });
-                    }
-                    let (flag, cv) = &*s;
-                    let guard = lock(flag);
-                    let (guard, _) = cv
-                        .wait_timeout_while(guard, interval, |stopped| !*stopped)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    if *guard {
-                        break;
-                    }
-                }
-            })
-            .map_err(|e| Error::Internal {
-                message: format!("cannot start the monitor thread: {e}"),
-            })?;
-        Ok(MonitorThread { stop, thread: Some(thread) })
+        let thread = Periodic::spawn("harper-edge-monitor", interval, true, move || {
+            if let Err(e) = monitor.tick() {
+                lock(&monitor.inner.state).last_report = Some(TickReport {
+                    at: monitor.now(),
+                    jobs: vec![JobRun {
+                        job: JobKind::HourlyAggregation,
+                        model_name: None,
+                        model_version: None,
+                        outcome: JobOutcome::Failed,
+                        message: Some(format!("tick failed: {e}")),
+                        missed: 0,
+                    }],
+                    ..TickReport::default()
+                });
+            }
+        })
+        .map_err(|e| Error::Internal {
+            message: format!("cannot start the monitor thread: {e}"),
+        })?;
+        Ok(MonitorThread { thread })
     }
 }
 
 /// The background thread of [`Monitor::start`]; stopped by [`MonitorThread::stop`] or drop.
 #[derive(Debug)]
 pub struct MonitorThread {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    thread: Periodic,
 }
 
 impl MonitorThread {
     /// Stops the thread; a tick in progress finishes first.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        let (flag, cv) = &*self.stop;
-        *lock(flag) = true;
-        cv.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for MonitorThread {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.thread.shutdown();
     }
 }
 

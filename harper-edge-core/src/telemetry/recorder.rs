@@ -1,13 +1,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::background::Periodic;
 use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::registry::Model;
@@ -741,31 +741,15 @@ impl Recorder {
         if interval.is_zero() {
             return Err(Error::invalid_input("ticker interval must be positive"));
         }
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let recorder = Arc::clone(self);
-        let signal = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("harper-edge-ticker".into())
-            .spawn(move || {
-                let (lock, cv) = &*signal;
-                let mut stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                loop {
-                    let (guard, _) =
-                        cv.wait_timeout(stopped, interval).unwrap_or_else(PoisonError::into_inner);
-                    if *guard {
-                        return;
-                    }
-                    drop(guard);
-                    // A panic in a store must not kill the thread silently.
-                    let ticked = crate::error::guard(|| recorder.tick());
-                    if let Err(e) = ticked {
-                        recorder.failed(e);
-                    }
-                    stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                }
-            })
-            .map_err(|e| Error::Internal { message: format!("cannot start the ticker: {e}") })?;
-        Ok(Ticker { stop, thread: Some(thread) })
+        let thread = Periodic::spawn("harper-edge-ticker", interval, false, move || {
+            // A panic in a store must not kill the thread silently.
+            if let Err(e) = crate::error::guard(|| recorder.tick()) {
+                recorder.failed(e);
+            }
+        })
+        .map_err(|e| Error::Internal { message: format!("cannot start the ticker: {e}") })?;
+        Ok(Ticker { thread })
     }
 }
 
@@ -785,28 +769,12 @@ fn check_event(event: &InferenceEvent) -> Result<()> {
 /// The background thread of [`Recorder::start_ticker`]; stops (and joins) when dropped.
 #[derive(Debug)]
 pub struct Ticker {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    thread: Periodic,
 }
 
 impl Ticker {
     /// Stops the thread and waits for it; a tick in progress finishes first.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        let (lock, cv) = &*self.stop;
-        *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        cv.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.thread.shutdown();
     }
 }
