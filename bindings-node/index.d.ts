@@ -397,6 +397,66 @@ export interface EngineDriftResult extends DriftResult {
   drifted: boolean
 }
 
+/** Options of a check split by segment: the segment key, its limits, and `CheckOptions`. */
+export type SegmentCheckOptions = CheckOptions & {
+  /** The column (or, for events, event field) whose value names each row's segment. */
+  segment: string
+  /** Segments with fewer rows are listed but not tested (default 30). */
+  minRows?: number
+  /** At most this many segments are tested, the largest first (default 100). */
+  maxSegments?: number
+}
+
+/** The drift of one segment. */
+export interface SegmentDrift {
+  /** The key's value; `null` for rows without one. */
+  segment: string | null
+  /** Current rows in the segment. */
+  rows: number
+  /** Rows of the reference it was compared with (0 when the reference never saw it). */
+  referenceRows: number
+  /** Its own reference segment, or the whole reference. */
+  comparedWith: 'segment' | 'whole'
+  /** The check, when the segment was tested. */
+  report: DriftReport | null
+  /** Why it was not tested. */
+  skipped?: string
+  /** Its smallest p-value adjusted across every segment's tested features. */
+  minAdjustedPValue: number | null
+  /** Drifted, with the error rate controlled across all segments. */
+  drifted: boolean
+}
+
+/** A drift check split by segment. */
+export interface SegmentedDriftReport {
+  key: string
+  /** Drifted first, then by rows. */
+  segments: Array<SegmentDrift>
+  driftedSegments: number
+  /** Segments past `maxSegments` (not listed) and their rows. */
+  omittedSegments: number
+  omittedRows: number
+  /** The verdict over every tested feature of every segment. */
+  model: ModelVerdict
+}
+
+/** `Engine#metricsBySegment`: rollups per segment, from the stored calls. */
+export interface SegmentedMetrics {
+  key: string
+  /** By request count, largest first. */
+  segments: Array<{
+    segment: string | null
+    requestCount: number
+    errorCount: number
+    /** One row per version and period, oldest first; ids end in `:key=value`. */
+    rows: Array<ModelMetrics>
+  }>
+  /** Stored calls read. */
+  events: number
+  /** Whether older calls were left out (the read stopped at its limit). */
+  truncated: boolean
+}
+
 /** The stored baseline record of a model version, without its statistics. */
 export interface StoredBaseline {
   /** `modelName:modelVersion`. */
@@ -865,6 +925,26 @@ export declare class Engine {
   driftMetrics(model: string, options?: DriftQueryOptions): Array<DriftMetrics>
   /** Stored `DataQualityMetrics` rows, newest first (`driftType` is ignored). */
   dataQuality(model: string, options?: DriftQueryOptions): Array<DataQualityMetrics>
+  /**
+   * Checks a model version for drift split by `options.segment` (a feature such as an A/B
+   * arm or cohort): per-segment results with the error rate controlled across all
+   * segments, against each segment's own reference when the baseline was fitted with
+   * `segmentBy`, else the whole baseline. `current` null/undefined reads the drift window
+   * (not emptied). Nothing is stored. Synchronous.
+   */
+  checkDriftSegments(model: string, current: DriftColumns | null | undefined, options: SegmentCheckOptions): SegmentedDriftReport
+  /**
+   * As `checkDriftSegments` on `events` the host keeps elsewhere; the segment may also be
+   * an event field (`modelVersion` — every version of the model against this version's
+   * baseline —, `userId`, `sessionId`, `framework`).
+   */
+  checkDriftSegmentsEvents(model: string, events: Array<InferenceEvent>, options: SegmentCheckOptions): SegmentedDriftReport
+  /**
+   * Rollups split by `options.segment`, computed from the stored calls: an event field
+   * (`modelVersion`, `userId`, `sessionId`, `framework`) or a feature of the calls (an
+   * A/B arm, a cohort). Options as `metrics`, plus `segment`.
+   */
+  metricsBySegment(model: string, options: MetricsOptions & { segment: string }): SegmentedMetrics
 }
 
 /**
@@ -1025,6 +1105,38 @@ export declare class PageHinkley {
   static restore(state: string): PageHinkley
 }
 
+/**
+ * Baselines per segment of a reference (one per value of a key column), plus the whole
+ * reference's: each segment of current data is compared with its own part of the
+ * reference.
+ */
+export declare class SegmentedBaseline {
+  /**
+   * Fits one baseline per value of column `key` (read as categorical, not a feature) with
+   * at least `minRows` rows, and one on the whole reference.
+   */
+  static fit(columns: DriftColumns, key: string, options?: SegmentFitOptions): SegmentedBaseline
+  /**
+   * Reads a segmented baseline saved with `toJson()`; a corrupt one throws
+   * `HARPER_EDGE_INTEGRITY`.
+   */
+  static fromJson(json: string): SegmentedBaseline
+  /** The segmented baseline as JSON. */
+  toJson(): string
+  /** The key column. */
+  get key(): string
+  /** Reference rows per segment value (also segments too small to get a baseline). */
+  get segmentRows(): Record<string, number>
+  /** The baseline of the whole reference. */
+  get whole(): Baseline
+  /**
+   * Checks current columns segment by segment against each segment's own reference
+   * (segments the reference never saw, or saw too rarely, are listed untested).
+   * Synchronous.
+   */
+  check(current: DriftColumns, options: SegmentCheckOptions): SegmentedDriftReport
+}
+
 /** Settings of `new Adwin(options)`; River's defaults. */
 export interface AdwinOptions {
   /** Confidence of the cut test (default 0.002). */
@@ -1068,6 +1180,13 @@ export interface AlertQueryOptions {
  * Synchronous: runs on the calling thread (the features on all cores).
  */
 export declare function checkDrift(baseline: Baseline, current: DriftColumns, options?: CheckOptions): DriftResult
+
+/**
+ * Checks current columns segment by segment of `options.segment` against the whole
+ * `baseline` (for keys that are not properties of the data: a version, an A/B arm). For a
+ * cohort or any feature of the reference, fit a `SegmentedBaseline` instead. Synchronous.
+ */
+export declare function checkDriftSegments(baseline: Baseline, current: DriftColumns, options: SegmentCheckOptions): SegmentedDriftReport
 
 /**
  * Tests and thresholds of a drift check (defaults: alpha 0.05 for KS and chi-square, PSI
@@ -1157,6 +1276,13 @@ export interface FitBaselineOptions {
   to?: number
   /** PSI bins (default 10). */
   bins?: number
+  /**
+   * Keys to fit baselines per segment for (a cohort, an arm, `userId`, …): a later
+   * `checkDriftSegments` by one of them compares each segment with its own reference.
+   */
+  segmentBy?: Array<string>
+  /** Reference segments with fewer rows get no baseline of their own (default 30). */
+  segmentMinRows?: number
 }
 
 /** Options of `Baseline.fit`. */
@@ -1414,6 +1540,33 @@ export interface RetrainingRequestOptions {
   /** Free-form details (stored as `triggerDetails`; default `{}`). */
   details?: unknown
 }
+
+/** Options of `SegmentedBaseline.fit`. */
+export interface SegmentFitOptions {
+  /** Columns to read as categorical. */
+  categorical?: Array<string>
+  /** Reference segments with fewer rows get no baseline of their own (default 30). */
+  minRows?: number
+  /** PSI bins (default 10). */
+  bins?: number
+}
+
+/** How a check is split by segment (with the `CheckOptions` fields alongside). */
+export interface SegmentOptions {
+  /** The column (or, for events, event field) whose value names each row's segment. */
+  segment: string
+  /** Segments with fewer rows are listed but not tested (default 30). */
+  minRows?: number
+  /** At most this many segments are tested, the largest first (default 100). */
+  maxSegments?: number
+}
+
+/**
+ * Rollups of `events` the host keeps elsewhere (e.g. the rows of a replicated HarperDB
+ * `InferenceEvent` table, so every node's calls count), split by `options.segment` as in
+ * `Engine#metricsBySegment`: one `SegmentedMetrics` per segment, largest first.
+ */
+export declare function segmentRollups(events: Array<InferenceEvent>, options: { segment: string; granularity?: '5min' | 'hourly' | 'daily' }): SegmentedMetrics
 
 /** Options of `Engine#setBaseline`. */
 export interface SetBaselineOptions {

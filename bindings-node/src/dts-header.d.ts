@@ -397,6 +397,66 @@ export interface EngineDriftResult extends DriftResult {
   drifted: boolean
 }
 
+/** Options of a check split by segment: the segment key, its limits, and `CheckOptions`. */
+export type SegmentCheckOptions = CheckOptions & {
+  /** The column (or, for events, event field) whose value names each row's segment. */
+  segment: string
+  /** Segments with fewer rows are listed but not tested (default 30). */
+  minRows?: number
+  /** At most this many segments are tested, the largest first (default 100). */
+  maxSegments?: number
+}
+
+/** The drift of one segment. */
+export interface SegmentDrift {
+  /** The key's value; `null` for rows without one. */
+  segment: string | null
+  /** Current rows in the segment. */
+  rows: number
+  /** Rows of the reference it was compared with (0 when the reference never saw it). */
+  referenceRows: number
+  /** Its own reference segment, or the whole reference. */
+  comparedWith: 'segment' | 'whole'
+  /** The check, when the segment was tested. */
+  report: DriftReport | null
+  /** Why it was not tested. */
+  skipped?: string
+  /** Its smallest p-value adjusted across every segment's tested features. */
+  minAdjustedPValue: number | null
+  /** Drifted, with the error rate controlled across all segments. */
+  drifted: boolean
+}
+
+/** A drift check split by segment. */
+export interface SegmentedDriftReport {
+  key: string
+  /** Drifted first, then by rows. */
+  segments: Array<SegmentDrift>
+  driftedSegments: number
+  /** Segments past `maxSegments` (not listed) and their rows. */
+  omittedSegments: number
+  omittedRows: number
+  /** The verdict over every tested feature of every segment. */
+  model: ModelVerdict
+}
+
+/** `Engine#metricsBySegment`: rollups per segment, from the stored calls. */
+export interface SegmentedMetrics {
+  key: string
+  /** By request count, largest first. */
+  segments: Array<{
+    segment: string | null
+    requestCount: number
+    errorCount: number
+    /** One row per version and period, oldest first; ids end in `:key=value`. */
+    rows: Array<ModelMetrics>
+  }>
+  /** Stored calls read. */
+  events: number
+  /** Whether older calls were left out (the read stopped at its limit). */
+  truncated: boolean
+}
+
 /** The stored baseline record of a model version, without its statistics. */
 export interface StoredBaseline {
   /** `modelName:modelVersion`. */

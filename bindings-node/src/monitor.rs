@@ -25,7 +25,7 @@ use crate::error::{CoreResult, Result, sync};
 use crate::telemetry::record;
 
 /// Columns from JavaScript: typed arrays borrowed, plain arrays read into a frame.
-struct Columns<'a> {
+pub(crate) struct Columns<'a> {
     numeric: Vec<(String, Float64ArraySlice<'a>)>,
     other: Frame,
 }
@@ -33,7 +33,11 @@ struct Columns<'a> {
 impl<'a> Columns<'a> {
     /// Reads the columns; those named in `categorical` are read as categories (numbers
     /// become their text, see `number_category`).
-    fn decode(value: &Unknown<'a>, what: &str, categorical: &[String]) -> CoreResult<Self> {
+    pub(crate) fn decode(
+        value: &Unknown<'a>,
+        what: &str,
+        categorical: &[String],
+    ) -> CoreResult<Self> {
         let expected = "an object of columns { name: Float64Array | Array }";
         let fields: HashMap<String, Unknown<'a>> = convert::object(value, what, expected)?
             .ok_or_else(|| CoreError::invalid_input(format!("{what} must be {expected}")))?;
@@ -74,7 +78,10 @@ impl<'a> Columns<'a> {
         Ok(out)
     }
 
-    fn with<R>(&self, f: impl FnOnce(&[(&str, Column<'_>)]) -> CoreResult<R>) -> CoreResult<R> {
+    pub(crate) fn with<R>(
+        &self,
+        f: impl FnOnce(&[(&str, Column<'_>)]) -> CoreResult<R>,
+    ) -> CoreResult<R> {
         self.other.with_columns(|other| {
             let mut all: Vec<(&str, Column<'_>)> = other.to_vec();
             all.extend(self.numeric.iter().map(|(n, v)| (n.as_str(), Column::Numeric(v))));
@@ -82,7 +89,7 @@ impl<'a> Columns<'a> {
         })
     }
 
-    fn schema(&self) -> Vec<harper_edge_core::drift::baseline::FeatureSchema> {
+    pub(crate) fn schema(&self) -> Vec<harper_edge_core::drift::baseline::FeatureSchema> {
         use harper_edge_core::drift::baseline::FeatureSchema;
         let mut schema = self.other.infer_schema();
         schema.extend(self.numeric.iter().map(|(n, _)| FeatureSchema::numeric(n)));
@@ -260,7 +267,9 @@ pub struct LabelsObject {
     pub total: u32,
 }
 
-fn check_options(options: &Unknown<'_>) -> CoreResult<(DriftCheckConfig, Option<LabelCounts>)> {
+pub(crate) fn check_options(
+    options: &Unknown<'_>,
+) -> CoreResult<(DriftCheckConfig, Option<LabelCounts>)> {
     let o: Option<CheckOptions> = convert::object(options, "options", "a CheckOptions object")?;
     let Some(o) = o else { return Ok((DriftCheckConfig::default(), None)) };
     let d = DriftConfig::default();
@@ -348,6 +357,20 @@ pub struct FitBaselineOptions {
     pub to: Option<f64>,
     /// PSI bins (default 10).
     pub bins: Option<u32>,
+    /// Keys to fit baselines per segment for (a cohort, an arm, `userId`, …): a later
+    /// `checkDriftSegments` by one of them compares each segment with its own reference.
+    pub segment_by: Option<Vec<String>>,
+    /// Reference segments with fewer rows get no baseline of their own (default 30).
+    pub segment_min_rows: Option<u32>,
+}
+
+impl FitBaselineOptions {
+    fn baseline_options(&self) -> BaselineOptions {
+        let mut options = BaselineOptions::new();
+        options.segment_by = self.segment_by.clone().unwrap_or_default();
+        options.segment_min_rows = self.segment_min_rows.map(u64::from);
+        options
+    }
 }
 
 /// Options of `Engine#driftMetrics` and `Engine#dataQuality`.
@@ -415,7 +438,7 @@ fn check_value(result: &harper_edge_core::monitor::DriftCheck) -> CoreResult<Val
 }
 
 /// Inference events from JS (records with the core's field names, e.g. table rows).
-fn events_of(value: &Unknown<'_>) -> CoreResult<Vec<harper_edge_core::InferenceEvent>> {
+pub(crate) fn events_of(value: &Unknown<'_>) -> CoreResult<Vec<harper_edge_core::InferenceEvent>> {
     let mut json: Value = convert::decode(value, "events", "an array of InferenceEvent records")?;
     if !json.is_array() {
         return Err(CoreError::invalid_input("events must be an array of InferenceEvent records"));
@@ -479,10 +502,11 @@ impl Engine {
             let reference = convert::model_ref(&model)?;
             let o: Option<FitBaselineOptions> =
                 convert::object(&options, "options", "a FitBaselineOptions object")?;
-            let (from, to, bins) = match o {
+            let (from, to, bins) = match &o {
                 Some(o) => (millis(o.from, "from")?, millis(o.to, "to")?, o.bins),
                 None => (None, None, None),
             };
+            let options = o.map(|o| o.baseline_options()).unwrap_or_default();
             let config = BaselineConfig {
                 psi: PsiConfig {
                     bins: bins.map_or(PsiConfig::DEFAULT_BINS, |b| b as usize),
@@ -490,7 +514,7 @@ impl Engine {
                 },
                 max_sample: None,
             };
-            baseline_record(&self.engine.fit_baseline(&reference, from, to, config)?)
+            baseline_record(&self.engine.fit_baseline(&reference, from, to, config, options)?)
         })
     }
 
@@ -520,9 +544,12 @@ impl Engine {
                 },
                 max_sample: None,
             };
-            let source = Some(format!("{} events given by the host", events.len()));
+            let options = o
+                .map(|o| o.baseline_options())
+                .unwrap_or_default()
+                .source(format!("{} events given by the host", events.len()));
             baseline_record(
-                &self.engine.fit_baseline_from_events(&reference, &events, config, source)?,
+                &self.engine.fit_baseline_from_events(&reference, &events, config, options)?,
             )
         })
     }

@@ -22,6 +22,7 @@ use crate::error::Detach;
 use crate::json;
 use crate::monitor::{self, PyBaseline, PyDriftResult};
 use crate::registry::PyModel;
+use crate::segments::{self, PySegmentedDriftResult};
 use crate::telemetry::{self, PyInferenceEvent, Seconds, TelemetrySettings};
 use crate::tensor;
 
@@ -344,7 +345,12 @@ impl PyEngine {
     /// Stored rollup rows of `model` (`"name"` for every version, or `"name:version"`) at
     /// `granularity`, oldest period first, as dicts with snake_case keys; with `as_frame`, as
     /// a pandas DataFrame.
-    #[pyo3(signature = (model, granularity="5min", *, version=None, start=None, end=None, limit=None, as_frame=false))]
+    ///
+    /// With `segment`, the rows are split by that key (an event field — `modelVersion`,
+    /// `userId`, `sessionId`, `framework` — or a feature of the calls, e.g. an A/B arm),
+    /// computed from the stored calls; each row has `segment_key` and `segment` (`None` for
+    /// calls without the key) in addition.
+    #[pyo3(signature = (model, granularity="5min", *, version=None, start=None, end=None, limit=None, as_frame=false, segment=None))]
     #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
     fn metrics<'py>(
         &self,
@@ -356,18 +362,33 @@ impl PyEngine {
         end: Option<&Bound<'py, PyAny>>,
         limit: Option<usize>,
         as_frame: bool,
+        segment: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let from = start.map(|t| telemetry::timestamp_from_py(t, "start")).transpose()?;
         let to = end.map(|t| telemetry::timestamp_from_py(t, "end")).transpose()?;
-        let rows = py.run_core(|| {
-            let query = telemetry::metrics_query(model, granularity, version, from, to, limit)?;
-            self.inner.metrics(&query)
-        })?;
-        let rows = telemetry::metrics_to_py(py, &rows)?;
+        let query = telemetry::metrics_query(model, granularity, version, from, to, limit)
+            .map_err(|e| crate::error::to_py_err(py, &e))?;
+        let rows = match &segment {
+            None => telemetry::metrics_to_py(py, &py.run_core(|| self.inner.metrics(&query))?)?,
+            Some(key) => {
+                let split = py.run_core(|| self.inner.metrics_by_segment(&query, key))?;
+                let list = pyo3::types::PyList::empty(py);
+                for s in &split.segments {
+                    for row in &s.rows {
+                        let dict = telemetry::metrics_row_to_py(py, row)?;
+                        dict.set_item("segment_key", key)?;
+                        dict.set_item("segment", s.segment.as_deref())?;
+                        list.append(dict)?;
+                    }
+                }
+                list
+            }
+        };
         if as_frame {
             // pandas is optional: imported (by the helper) only when a frame is asked for.
             let frame = py.import(pyo3::intern!(py, "harper_edge._frame"))?;
-            return frame.call_method1(pyo3::intern!(py, "metrics_frame"), (rows,));
+            return frame
+                .call_method1(pyo3::intern!(py, "metrics_frame"), (rows, segment.is_some()));
         }
         Ok(rows.into_any())
     }
@@ -399,7 +420,12 @@ impl PyEngine {
 
     /// Fits and sets the baseline of a model version from its stored calls between `start`
     /// (inclusive) and `end` (exclusive), with the accuracy of their feedback.
-    #[pyo3(signature = (model, *, start=None, end=None, bins=10))]
+    ///
+    /// `segment_by` names keys (a cohort or arm feature, or an event field: `userId`,
+    /// `sessionId`, `modelVersion`, `framework`) to fit baselines per segment for, so that
+    /// `check_drift(..., segment=key)` compares each segment with its own reference.
+    #[pyo3(signature = (model, *, start=None, end=None, bins=10, segment_by=None, segment_min_rows=30))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
     fn fit_baseline<'py>(
         &self,
         py: Python<'py>,
@@ -407,13 +433,19 @@ impl PyEngine {
         start: Option<&Bound<'py, PyAny>>,
         end: Option<&Bound<'py, PyAny>>,
         bins: usize,
+        segment_by: Option<Vec<String>>,
+        segment_min_rows: u64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let from = start.map(|t| telemetry::timestamp_from_py(t, "start")).transpose()?;
         let to = end.map(|t| telemetry::timestamp_from_py(t, "end")).transpose()?;
         let config =
             BaselineConfig { psi: PsiConfig { bins, ..PsiConfig::default() }, max_sample: None };
-        let stored =
-            py.run_core(|| self.inner.fit_baseline(&model.parse::<ModelRef>()?, from, to, config))?;
+        let mut options = BaselineOptions::new();
+        options.segment_by = segment_by.unwrap_or_default();
+        options.segment_min_rows = Some(segment_min_rows);
+        let stored = py.run_core(|| {
+            self.inner.fit_baseline(&model.parse::<ModelRef>()?, from, to, config, options)
+        })?;
         baseline_record_to_py(py, &stored)
     }
 
@@ -481,6 +513,85 @@ impl PyEngine {
             }
         };
         PyDriftResult::from_check(&result)
+    }
+
+    /// Checks a model version for drift split by `segment` (a feature of the calls such as an
+    /// A/B arm or cohort; for stored `events`, also an event field: `modelVersion`, `userId`,
+    /// `sessionId`, `framework`): per-segment results with the error rate controlled across
+    /// all segments. The current data are the drift window (`current=None`, not emptied),
+    /// `current` columns, or `events` (`InferenceEvent`s or event dicts, e.g. from a table).
+    /// Each segment is compared with its own reference segment when the baseline was fitted
+    /// with `segment_by=[segment]`, else with the whole baseline. Nothing is stored.
+    #[pyo3(signature = (model, current=None, *, segment, events=None, min_rows=30, max_segments=100, alpha=0.05, psi_threshold=0.2, wasserstein_threshold=0.1, js_threshold=0.1, methods=None, thresholds=None, correction="holm"))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn check_drift_segments(
+        &self,
+        py: Python<'_>,
+        model: &str,
+        current: Option<&Bound<'_, PyAny>>,
+        segment: &str,
+        events: Option<&Bound<'_, PyAny>>,
+        min_rows: u64,
+        max_segments: usize,
+        alpha: f64,
+        psi_threshold: f64,
+        wasserstein_threshold: f64,
+        js_threshold: f64,
+        methods: Option<BTreeMap<String, String>>,
+        thresholds: Option<BTreeMap<String, f64>>,
+        correction: &str,
+    ) -> PyResult<PySegmentedDriftResult> {
+        let drift = monitor::drift_config(
+            alpha,
+            psi_threshold,
+            wasserstein_threshold,
+            js_threshold,
+            methods,
+            thresholds,
+            None,
+            correction,
+        )?;
+        let config = DriftCheckConfig { drift, ..DriftCheckConfig::default() };
+        let segments = segments::segment_config(segment, min_rows, max_segments);
+        let reference = model.parse::<ModelRef>().map_err(|e| crate::error::to_py_err(py, &e))?;
+        let report = match (current, events) {
+            (Some(_), Some(_)) => {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "give current or events, not both",
+                ));
+            }
+            (None, None) => py.run_core(|| {
+                self.inner.check_drift_segments(&reference, CurrentData::Window, &segments, &config)
+            })?,
+            (None, Some(events)) => {
+                let events = telemetry::events_from_py(events, || self.inner.recorder().now())?;
+                py.run_core(|| {
+                    self.inner.check_drift_segments(
+                        &reference,
+                        CurrentData::Events(&events),
+                        &segments,
+                        &config,
+                    )
+                })?
+            }
+            (Some(data), None) => {
+                let stored = py.run_core(|| self.inner.baseline(&reference))?;
+                let mut names = stored.baseline.categorical_names();
+                names.push(segment.to_string());
+                let table = monitor::Table::read(data, &names)?;
+                table.with_columns(|columns| {
+                    py.run_core(|| {
+                        self.inner.check_drift_segments(
+                            &reference,
+                            CurrentData::Columns { columns, labels: None },
+                            &segments,
+                            &config,
+                        )
+                    })
+                })?
+            }
+        };
+        PySegmentedDriftResult::new(&report)
     }
 
     /// Stored `DriftMetrics` rows of `model` (`"name"` or `"name:version"`), newest first, as

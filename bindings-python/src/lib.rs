@@ -11,6 +11,7 @@ mod json;
 mod monitor;
 mod monitor_alerts;
 mod registry;
+mod segments;
 mod telemetry;
 mod tensor;
 
@@ -30,6 +31,8 @@ mod _native {
     use crate::monitor_alerts::PyMonitor;
     #[pymodule_export]
     use crate::registry::PyModel;
+    #[pymodule_export]
+    use crate::segments::{PySegmentedBaseline, PySegmentedDriftResult, check_drift_segments};
     #[pymodule_export]
     use crate::telemetry::{PyInferenceEvent, combine_metrics};
 

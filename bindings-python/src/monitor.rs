@@ -234,7 +234,7 @@ impl<'py> Table<'py> {
     }
 }
 
-fn value_err(e: Error) -> PyErr {
+pub(crate) fn value_err(e: Error) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
@@ -265,7 +265,7 @@ fn owned_value(v: &Bound<'_, PyAny>, column: &str, row: usize) -> PyResult<Owned
 }
 
 /// The schema of `table`, inferred and adjusted by `categorical` / `numeric`.
-fn schema_of(
+pub(crate) fn schema_of(
     table: &Table<'_>,
     categorical: Option<Vec<String>>,
     numeric: Option<Vec<String>>,

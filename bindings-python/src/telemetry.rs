@@ -459,6 +459,27 @@ const EVENT_KEYS: [&str; 16] = [
     "feedback_timestamp",
 ];
 
+/// Events given as a sequence of `InferenceEvent` objects or event dicts (see
+/// [`event_from_py`]; a dict without a timestamp gets `now`).
+///
+/// # Errors
+///
+/// `TypeError` for something that is not a sequence of events; as [`event_from_py`].
+pub(crate) fn events_from_py(
+    events: &Bound<'_, PyAny>,
+    now: impl Fn() -> Timestamp,
+) -> PyResult<Vec<InferenceEvent>> {
+    let mut out = Vec::new();
+    for item in events.try_iter()? {
+        let item = item?;
+        match item.cast::<PyInferenceEvent>() {
+            Ok(e) => out.push(e.get().inner.clone()),
+            Err(_) => out.push(event_from_py(&item, &now)?),
+        }
+    }
+    Ok(out)
+}
+
 /// The event of `Engine.record_event`: a dict with the attributes of `InferenceEvent` as keys
 /// (`EventRecord` in the stubs). `model_name`, `model_version` and `latency_ms` are required;
 /// `id` defaults to a new UUID (v4), `timestamp` to `now`, `framework` to `onnx`, the rest to

@@ -7,7 +7,7 @@ import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { threadId } from 'node:worker_threads'
 
-import { Baseline, Engine, Monitor, combineMetrics, outcomeMatches } from 'harper-edge'
+import { Baseline, Engine, Monitor, combineMetrics, outcomeMatches, segmentRollups } from 'harper-edge'
 
 const MODEL_PATH =
   process.env.HARPER_EDGE_MODEL_PATH ??
@@ -364,6 +364,12 @@ export class UploadModel extends Resource {
  *   Read from the ModelMetrics table, where every engine (worker thread, process, replicated
  *   node) writes its own rows: the rows of one period are combined by merging their latency
  *   sketches, so the answer counts every call the cluster recorded.
+ * - `GET /monitoring/metrics/{modelName}?segment=KEY[&granularity=&version=&from=&to=]` → the
+ *   same rollups split by a segment key (`SegmentedMetrics`: `segments[]` of `{ segment,
+ *   requestCount, errorCount, rows }`, largest first). KEY is an event field (`modelVersion`,
+ *   `userId`, `sessionId`, `framework`) or a feature of the calls (an A/B arm, a cohort).
+ *   Computed from the replicated InferenceEvent table — the calls of `[from, to)`, by default
+ *   the last 24 hours — so it counts every node's stored calls (raw-event sampling applies).
  * - `GET /monitoring/metrics/{modelName}/realtime[?modelVersion=…]` → the engine's real-time view
  *   of the model (its newest version unless `modelVersion` names one): calls, errors,
  *   throughput, latency percentiles, confidence and accuracy over the last five minutes. Served
@@ -377,6 +383,10 @@ class MonitoringMetrics extends Resource {
     return respond(async () => {
       // Harper hands the path after /monitoring/metrics: `/iris` or `/iris/realtime`.
       const segments = target.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+      const segment = target.get('segment') ?? undefined
+      if (segments.length === 1 && segment !== undefined) {
+        return segmentMetrics(segments[0], segment, metricsOptions(target))
+      }
       if (segments.length === 1) return clusterMetrics(segments[0], metricsOptions(target))
       if (segments.length === 2 && segments[1] === 'realtime') {
         return engine.realtime(modelRef(segments[0], target.get('modelVersion')))
@@ -475,14 +485,34 @@ function time(text, name) {
   return ms
 }
 
+// The rollups of the model's calls in the InferenceEvent table split by `segment`.
+async function segmentMetrics(modelName, segment, options) {
+  engine.metrics(modelName, { ...options, limit: 0 }) // checks name, granularity, range
+  const to = options.to ?? Date.now()
+  const from = options.from ?? to - 86_400_000
+  const conditions = [
+    { attribute: 'modelName', value: modelName },
+    { attribute: 'timestamp', comparator: 'between', value: [from, to - 1] },
+  ]
+  if (options.version !== undefined) conditions.push({ attribute: 'modelVersion', value: options.version })
+  const events = []
+  for await (const row of tables.InferenceEvent.search({ conditions })) events.push({ ...row })
+  const split = segmentRollups(events, { segment, granularity: options.granularity })
+  const limit = options.limit ?? 1000
+  for (const s of split.segments) s.rows = s.rows.slice(-limit)
+  return { modelName, from, to, ...split }
+}
+
 /**
  * Drift, per model (its newest version unless `modelVersion` names one):
  *
  * - `POST /monitoring/drift/{modelName}/baseline {modelVersion?, reference?, categorical?, bins?,
- *   from?, to?, predictionFeatures?, accuracy?}` sets the baseline: fitted on `reference`
- *   columns (`{ name: [values] }`), or on the model's calls in the InferenceEvent table between
- *   `from` and `to` (default: the last HARPER_EDGE_DRIFT_WINDOW_MS) with their feedback's
- *   accuracy. Stored in the DriftBaseline table; every worker loads it before its next check.
+ *   from?, to?, predictionFeatures?, accuracy?, segmentBy?}` sets the baseline: fitted on
+ *   `reference` columns (`{ name: [values] }`), or on the model's calls in the InferenceEvent
+ *   table between `from` and `to` (default: the last HARPER_EDGE_DRIFT_WINDOW_MS) with their
+ *   feedback's accuracy; with the calls, `segmentBy` (keys such as a cohort or `userId`) also
+ *   fits a baseline per segment for `/segments` checks. Stored in the DriftBaseline table;
+ *   every worker loads it before its next check.
  * - `GET /monitoring/drift/{modelName}/baseline` → the stored baseline, without its statistics.
  * - `POST /monitoring/drift/{modelName}/check {modelVersion?, current?, labels?, from?, to?,
  *   alpha?, psiThreshold?, methods?, thresholds?, …}` checks `current` columns (with `labels`
@@ -490,6 +520,13 @@ function time(text, name) {
  *   `from` and `to` (default: the last HARPER_EDGE_DRIFT_WINDOW_MS), and writes DriftMetrics and
  *   DataQualityMetrics rows. Answers the check (`report`, `quality`, `concept`, `rows`,
  *   `drifted`).
+ * - `POST /monitoring/drift/{modelName}/segments {segment, modelVersion?, current?, from?, to?,
+ *   minRows?, maxSegments?, alpha?, correction?, …}` → the check split by `segment`
+ *   (`SegmentedDriftReport`): per-segment reports with the error rate controlled across all
+ *   segments; each segment against its own reference segment when the baseline has segments by
+ *   that key, else the whole baseline. `current` columns, or the calls of the InferenceEvent
+ *   table in `[from, to)` — with `segment: 'modelVersion'`, the calls of every version against
+ *   this version's baseline (a canary). Nothing is stored.
  * - `GET /monitoring/drift/{modelName}?modelVersion=&driftType=&from=&to=&limit=` → the stored
  *   DriftMetrics rows, newest first (default limit 100), with the newest check's summary.
  */
@@ -513,9 +550,10 @@ class MonitoringDrift extends Resource {
       }
       if (action === 'baseline') return setBaseline(modelName, body)
       if (action === 'check') return checkDrift(modelName, body)
+      if (action === 'segments') return checkSegments(modelName, body)
       throw new HttpError(
         'HARPER_EDGE_NOT_FOUND',
-        `no such endpoint: POST /monitoring/drift${target.pathname} (try /monitoring/drift/{modelName}/check or /baseline)`,
+        `no such endpoint: POST /monitoring/drift${target.pathname} (try /monitoring/drift/{modelName}/check, /segments or /baseline)`,
       )
     })
   }
@@ -540,13 +578,14 @@ function versionOf(modelName, modelVersion) {
   return modelVersion ?? engine.model(modelName).modelVersion
 }
 
-// The successful and failed calls of name:version in [from, to) from the InferenceEvent table.
+// The successful and failed calls of name:version (every version when `modelVersion` is
+// undefined) in [from, to) from the InferenceEvent table.
 async function tableEvents(modelName, modelVersion, from, to) {
   const conditions = [
     { attribute: 'modelName', value: modelName },
-    { attribute: 'modelVersion', value: modelVersion },
     { attribute: 'timestamp', comparator: 'between', value: [from, to - 1] },
   ]
+  if (modelVersion !== undefined) conditions.push({ attribute: 'modelVersion', value: modelVersion })
   const events = []
   for await (const row of tables.InferenceEvent.search({ conditions })) events.push({ ...row })
   return events
@@ -573,6 +612,12 @@ async function setBaseline(modelName, body) {
   const ref = `${modelName}:${modelVersion}`
   let stored
   if (body.reference !== undefined) {
+    if (body.segmentBy !== undefined) {
+      throw new HttpError(
+        'HARPER_EDGE_INVALID_INPUT',
+        'invalid input: segmentBy fits segments from the stored calls: leave out reference',
+      )
+    }
     const baseline = Baseline.fit(body.reference, { categorical: body.categorical, bins: body.bins })
     stored = engine.setBaseline(ref, baseline, {
       predictionFeatures: body.predictionFeatures,
@@ -582,7 +627,7 @@ async function setBaseline(modelName, body) {
   } else {
     const [from, to] = period(body)
     const events = await tableEvents(modelName, modelVersion, from, to)
-    stored = engine.fitBaselineFromEvents(ref, events, { bins: body.bins })
+    stored = engine.fitBaselineFromEvents(ref, events, { bins: body.bins, segmentBy: body.segmentBy })
   }
   loadedBaselines.set(stored.id, stored.createdAt)
   await drainOutbox()
@@ -626,6 +671,21 @@ async function checkDrift(modelName, body) {
   }
   await drainOutbox()
   return result
+}
+
+async function checkSegments(modelName, body) {
+  const modelVersion = versionOf(modelName, body.modelVersion)
+  const ref = `${modelName}:${modelVersion}`
+  await syncBaseline(modelName, modelVersion)
+  const { current, from, to, modelVersion: _v, ...options } = body
+  if (typeof options.segment !== 'string') {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: segment must be a string (the key to split by)')
+  }
+  if (current !== undefined) return engine.checkDriftSegments(ref, current, options)
+  const [start, end] = period(body)
+  const everyVersion = options.segment === 'modelVersion' ? undefined : modelVersion
+  const events = await tableEvents(modelName, everyVersion, start, end)
+  return engine.checkDriftSegmentsEvents(ref, events, options)
 }
 
 async function driftRows(modelName, target) {

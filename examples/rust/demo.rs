@@ -199,7 +199,13 @@ pub fn run(home: &Path, out: &mut impl Write) -> harper_edge_core::Result<Summar
         if hour == 0 {
             // The first hour is the reference: fit the baseline from the stored calls.
             engine.flush()?;
-            let b = engine.fit_baseline(&reference, None, None, Default::default())?;
+            let b = engine.fit_baseline(
+                &reference,
+                None,
+                None,
+                Default::default(),
+                Default::default(),
+            )?;
             let acc = b.accuracy.map_or(f64::NAN, |a| a.accuracy().unwrap_or(f64::NAN));
             writeln!(
                 out,

@@ -47,7 +47,7 @@ pub fn main() -> harper_edge_core::Result<()> {
     for _ in 0..300 {
         engine.infer_json(&iris, &row(0.0), &InferContext::new())?;
     }
-    engine.fit_baseline(&iris, None, None, BaselineConfig::default())?; // from the stored calls
+    engine.fit_baseline(&iris, None, None, BaselineConfig::default(), Default::default())?; // from the stored calls
     for _ in 0..300 {
         engine.infer_json(&iris, &row(2.0), &InferContext::new())?; // longer petals
     }

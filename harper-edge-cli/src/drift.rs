@@ -13,6 +13,10 @@ use harper_edge_core::drift::check::{
 };
 use harper_edge_core::drift::distance::PsiConfig;
 use harper_edge_core::drift::quality::{DataQuality, DataQualityMetrics};
+use harper_edge_core::drift::segment::{
+    ComparedWith, SegmentConfig, SegmentReference, SegmentedBaseline, SegmentedReport,
+    check_segments,
+};
 use harper_edge_core::{Clock as _, Error, Result, SystemClock};
 use serde::Serialize;
 
@@ -78,6 +82,16 @@ pub struct DriftArgs {
     /// by --correction).
     #[arg(long)]
     fail_on_drift: bool,
+    /// Also check each segment of this column separately (a model version, an A/B arm, a
+    /// cohort, any column read as categorical): against its own part of --reference when the
+    /// reference has the column, else against the whole reference. Errors are controlled
+    /// across all segments.
+    #[arg(long, value_name = "COL")]
+    segment: Option<String>,
+    /// Segments with fewer rows (current, or reference when compared per segment) are listed
+    /// but not tested.
+    #[arg(long, value_name = "N", default_value_t = 30, requires = "segment")]
+    segment_min_rows: u64,
 }
 
 /// The `--json` output.
@@ -85,6 +99,15 @@ pub struct DriftArgs {
 struct JsonOutput<'a> {
     report: &'a DriftReport,
     quality: &'a DataQualityMetrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<&'a SegmentedReport>,
+}
+
+/// What the current data is compared with.
+struct Reference {
+    baseline: Baseline,
+    /// Per segment, when --segment names a column of --reference.
+    segmented: Option<SegmentedBaseline>,
 }
 
 fn warn(message: &str) {
@@ -109,9 +132,13 @@ fn read_json_file(path: &Path) -> Result<String> {
 pub fn run(args: &DriftArgs) -> Result<ExitCode> {
     let forced = args.format.as_deref().map(str::parse::<Format>).transpose()?;
     let ignore = names(&args.ignore);
-    let baseline = match (&args.reference, &args.baseline) {
+    let key = args.segment.as_deref();
+    if key.is_some_and(|k| ignore.contains(k)) {
+        return Err(Error::invalid_input("--segment names a column that --ignore leaves out"));
+    }
+    let Reference { baseline, segmented } = match (&args.reference, &args.baseline) {
         (Some(reference), _) => fit(args, reference, forced, &ignore)?,
-        (None, Some(path)) => load(path, &ignore)?,
+        (None, Some(path)) => Reference { baseline: load(path, &ignore)?, segmented: None },
         (None, None) => {
             return Err(Error::invalid_input("give --reference or --baseline"));
         }
@@ -122,18 +149,31 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode> {
 
     let current = read_current(args, &baseline, forced, &ignore)?;
     let config = drift_config(args)?;
-    let report = current.frame.with_columns(|c| check::check(&baseline, c, &config))?;
-    let model = args.current.file_stem().and_then(|s| s.to_str()).unwrap_or("current");
-    let quality = current
+    let report = current
         .frame
-        .with_columns(|c| DataQuality::check(&baseline, c, model, "file", SystemClock.now()))?;
+        .with_columns(|c| check::check(&baseline, &baseline.known_columns(c), &config))?;
+    let model = args.current.file_stem().and_then(|s| s.to_str()).unwrap_or("current");
+    let quality = current.frame.with_columns(|c| {
+        DataQuality::check(&baseline, &baseline.known_columns(c), model, "file", SystemClock.now())
+    })?;
+    let segments = match key {
+        Some(key) => {
+            Some(check_by_segment(args, key, &baseline, segmented.as_ref(), &current, &config)?)
+        }
+        None => None,
+    };
 
     if args.json {
-        println!("{}", serde_json::to_string(&JsonOutput { report: &report, quality: &quality })?);
+        let output = JsonOutput { report: &report, quality: &quality, segments: segments.as_ref() };
+        println!("{}", serde_json::to_string(&output)?);
     } else {
         print!("{}", render(&report, &quality, &args.current));
+        if let Some(s) = &segments {
+            print!("{}", render_segments(s));
+        }
     }
-    Ok(if args.fail_on_drift && report.model.drifted {
+    let drifted = report.model.drifted || segments.as_ref().is_some_and(|s| s.model.drifted);
+    Ok(if args.fail_on_drift && drifted {
         ExitCode::from(DRIFT_EXIT_CODE)
     } else {
         ExitCode::SUCCESS
@@ -146,8 +186,9 @@ fn fit(
     path: &Path,
     forced: Option<Format>,
     ignore: &BTreeSet<&str>,
-) -> Result<Baseline> {
+) -> Result<Reference> {
     let categorical = names(&args.categorical);
+    let key = args.segment.as_deref();
     let numeric = names(&args.numeric);
     if let Some(both) = categorical.intersection(&numeric).next() {
         return Err(Error::invalid_input(format!(
@@ -157,7 +198,7 @@ fn fit(
     let want = |name: &str| {
         if ignore.contains(name) {
             Want::Skip
-        } else if categorical.contains(name) {
+        } else if categorical.contains(name) || key == Some(name) {
             Want::Kind(FeatureKind::Categorical)
         } else if numeric.contains(name) {
             Want::Kind(FeatureKind::Numeric)
@@ -184,7 +225,7 @@ fn fit(
     }
     let mut schema = frame.infer_schema();
     for feature in &mut schema {
-        if categorical.contains(feature.name.as_str()) {
+        if categorical.contains(feature.name.as_str()) || key == Some(feature.name.as_str()) {
             feature.kind = FeatureKind::Categorical;
         } else if numeric.contains(feature.name.as_str()) {
             feature.kind = FeatureKind::Numeric;
@@ -194,7 +235,54 @@ fn fit(
         psi: PsiConfig { bins: args.bins, ..PsiConfig::default() },
         ..BaselineConfig::default()
     };
-    frame.fit_baseline(Some(&schema), config).map_err(|e| table::in_file(path, e))
+    let baseline =
+        frame.fit_baseline(Some(&schema), config).map_err(|e| table::in_file(path, e))?;
+    let segmented = match key {
+        Some(key) if frame.column(key).is_some() => Some(
+            frame
+                .with_columns(|c| {
+                    SegmentedBaseline::fit(&schema, c, key, args.segment_min_rows, config)
+                })
+                .map_err(|e| table::in_file(path, e))?,
+        ),
+        _ => None,
+    };
+    Ok(Reference { baseline, segmented })
+}
+
+/// The check split by `key`: per reference segment when the reference had the column, else
+/// against the whole baseline (refused when the key is one of its features).
+fn check_by_segment(
+    args: &DriftArgs,
+    key: &str,
+    baseline: &Baseline,
+    segmented: Option<&SegmentedBaseline>,
+    current: &Table,
+    config: &DriftConfig,
+) -> Result<SegmentedReport> {
+    let shown = args.current.display();
+    if current.frame.column(key).is_none() {
+        return Err(Error::invalid_input(format!(
+            "--segment names '{key}', which is not a column of {shown}"
+        )));
+    }
+    let reference = match segmented {
+        Some(s) => SegmentReference::PerSegment(s),
+        None if baseline.feature(key).is_some() => {
+            return Err(Error::invalid_input(format!(
+                "'{key}' is a feature of the saved baseline: comparing each segment with the \
+                 whole reference would report the segments' differences as drift; give \
+                 --reference with the '{key}' column instead"
+            )));
+        }
+        None => SegmentReference::Whole(baseline),
+    };
+    let segments = SegmentConfig {
+        key: key.to_string(),
+        min_rows: args.segment_min_rows,
+        ..SegmentConfig::default()
+    };
+    current.frame.with_columns(|c| check_segments(reference, c, &segments, config))
 }
 
 /// Reads a saved baseline, without the ignored features.
@@ -219,7 +307,9 @@ fn read_current(
     ignore: &BTreeSet<&str>,
 ) -> Result<Table> {
     let path = &args.current;
+    let key = args.segment.as_deref();
     let want = |name: &str| match baseline.feature(name) {
+        _ if key == Some(name) => Want::Kind(FeatureKind::Categorical),
         Some(f) if !ignore.contains(name) => Want::Kind(f.schema.kind),
         _ => Want::Skip,
     };
@@ -373,5 +463,84 @@ fn render(report: &DriftReport, quality: &DataQualityMetrics, current: &Path) ->
     if !quality.range_violations.is_empty() {
         let _ = writeln!(out, "  range violations:   {}", counts(&quality.range_violations));
     }
+    out
+}
+
+/// The segment table: one line per segment, then the verdict across segments.
+fn render_segments(report: &SegmentedReport) -> String {
+    let header = ["segment", "rows", "compared with", "drifted features", "min adj. p", "drifted"];
+    let rows: Vec<[String; 6]> = report
+        .segments
+        .iter()
+        .map(|s| {
+            let compared = match (s.compared_with, s.reference_rows) {
+                (ComparedWith::Segment, n) => format!("its reference ({n} rows)"),
+                (ComparedWith::Whole, n) => format!("whole reference ({n} rows)"),
+            };
+            let features = match (&s.report, &s.skipped) {
+                (Some(r), _) => {
+                    let names: Vec<&str> = r
+                        .features
+                        .iter()
+                        .filter(|f| f.drifted)
+                        .map(|f| f.feature_name.as_str())
+                        .collect();
+                    if names.is_empty() { "-".to_string() } else { names.join(", ") }
+                }
+                (None, Some(why)) => format!("not tested: {why}"),
+                (None, None) => "-".to_string(),
+            };
+            [
+                s.segment.clone().unwrap_or_else(|| "(null)".to_string()),
+                s.rows.to_string(),
+                compared,
+                features,
+                s.min_adjusted_p_value.map_or_else(|| "-".to_string(), p_value),
+                if s.drifted { "yes" } else { "no" }.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = format!("\ndrift by segment of '{}':\n", report.key);
+    let mut line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let _ = if i == 1 || i == 4 {
+                write!(text, "{cell:>w$}  ")
+            } else {
+                write!(text, "{cell:<w$}  ")
+            };
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    if report.omitted_segments > 0 {
+        let _ = writeln!(
+            out,
+            "({} smaller segments with {} rows not listed)",
+            report.omitted_segments, report.omitted_rows
+        );
+    }
+    let m = &report.model;
+    let _ = writeln!(
+        out,
+        "segment verdict: {} of {} segment{} drifted ({} correction over {} tests across all \
+         segments, alpha {})",
+        report.drifted_segments,
+        report.segments.len(),
+        if report.segments.len() == 1 { "" } else { "s" },
+        m.correction,
+        m.tested,
+        m.alpha
+    );
     out
 }

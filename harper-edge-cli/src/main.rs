@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use harper_edge_core::{
-    Engine, Error, EventQuery, Framework, InferContext, MetricsQuery, ModelRef, ModelRegistration,
-    Result, Stage, Timestamp,
+    Engine, Error, EventQuery, Framework, InferContext, MetricsQuery, ModelMetrics, ModelRef,
+    ModelRegistration, Result, Stage, Timestamp,
 };
 use serde_json::{Value, json};
 
@@ -75,6 +75,11 @@ enum Command {
         /// The sliding five-minute window instead of rollups.
         #[arg(long)]
         realtime: bool,
+        /// Split the rollups by this key, computed from the stored calls: an event field
+        /// (modelVersion, userId, sessionId, framework) or a feature of the calls (an A/B
+        /// arm, a cohort); one JSON object per segment and row, with `segment`.
+        #[arg(long, value_name = "KEY", conflicts_with = "realtime")]
+        segment: Option<String>,
     },
     /// Record the ground truth of an earlier inference.
     Feedback {
@@ -202,21 +207,43 @@ fn run_command(engine: Engine, command: Command) -> Result<()> {
         Command::Metrics { model, realtime: true, .. } => {
             print_json(&engine.realtime(&model.parse()?)?)
         }
-        Command::Metrics { model, granularity, from, to, realtime: false } => {
+        Command::Metrics { model, granularity, from, to, realtime: false, segment } => {
             let reference: ModelRef = model.parse()?;
             let mut query = MetricsQuery::new(reference.name, granularity.parse()?).between(
                 from.as_deref().map(parse_time).transpose()?,
                 to.as_deref().map(parse_time).transpose()?,
             );
             query.model_version = reference.version;
-            engine.metrics(&query)?.iter().try_for_each(|row| {
+            // The sketch is for merging rows, not for reading.
+            let readable = |row: &ModelMetrics| -> Result<serde_json::Value> {
                 let mut v = serde_json::to_value(row)?;
-                // The sketch is for merging rows, not for reading.
                 if let Some(o) = v.as_object_mut() {
                     o.remove("latencySketch");
                 }
-                print_json(&v)
-            })
+                Ok(v)
+            };
+            match segment {
+                None => engine.metrics(&query)?.iter().try_for_each(|r| print_json(&readable(r)?)),
+                Some(key) => {
+                    let split = engine.metrics_by_segment(&query, &key)?;
+                    if split.truncated {
+                        eprintln!(
+                            "warning: only the newest {} stored calls were read",
+                            split.events
+                        );
+                    }
+                    split.segments.iter().try_for_each(|s| {
+                        s.rows.iter().try_for_each(|r| {
+                            let mut v = readable(r)?;
+                            if let Some(o) = v.as_object_mut() {
+                                o.insert("segmentKey".into(), json!(key));
+                                o.insert("segment".into(), json!(s.segment));
+                            }
+                            print_json(&v)
+                        })
+                    })
+                }
+            }
         }
         Command::Feedback { id, outcome } => {
             let event = engine.feedback(&id, parse_json("--outcome", &outcome)?)?;

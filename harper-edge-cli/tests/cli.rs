@@ -88,6 +88,13 @@ fn add_infer_feedback_events_round_trip_matches_reference() {
     let none =
         ok_json_lines(&cli(home.path(), &["metrics", "iris", "--from", "2999-01-01T00:00:00Z"]));
     assert!(none.is_empty());
+    // Split by a segment key read from the stored calls: one row per user here.
+    let users = ok_json_lines(&cli(home.path(), &["metrics", "iris", "--segment", "userId"]));
+    let mut seen: Vec<(Value, u64)> =
+        users.iter().map(|r| (r["segment"].clone(), r["requestCount"].as_u64().unwrap())).collect();
+    seen.sort_by_key(|(s, _)| s.to_string());
+    assert_eq!(seen, [(Value::from("ann"), 1), (Value::Null, 1)]);
+    assert!(users.iter().all(|r| r["segmentKey"] == "userId" && r.get("latencySketch").is_none()));
 
     let events = ok_json_lines(&cli(home.path(), &["events", "--model", "iris"]));
     assert_eq!(events.len(), 2);

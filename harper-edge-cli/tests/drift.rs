@@ -481,3 +481,100 @@ fn errors_name_the_problem() {
     let v = ok_json(&out);
     assert_eq!(v["report"]["features"].as_array().unwrap().len(), 2);
 }
+
+/// Rows `i..i + n` of `x,cohort[,arm]`: cohort north (x = 0..99) or south (x = 500..599,
+/// plus `south_shift`); arm alternates a / b.
+fn cohort_csv(n: usize, south_shift: f64, with_arm: bool) -> String {
+    let mut text = String::from(if with_arm { "x,cohort,arm\n" } else { "x,cohort\n" });
+    for i in 0..n {
+        let south = i % 3 == 0;
+        let x = if south { 500.0 + south_shift } else { 0.0 } + ((i * 37) % 100) as f64;
+        let cohort = if south { "south" } else { "north" };
+        if with_arm {
+            writeln!(text, "{x},{cohort},{}", if i % 2 == 0 { "a" } else { "b" }).unwrap();
+        } else {
+            writeln!(text, "{x},{cohort}").unwrap();
+        }
+    }
+    text
+}
+
+#[test]
+fn segments_are_checked_against_their_own_reference_or_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = write(dir.path(), "ref.csv", &cohort_csv(900, 0.0, false));
+    let current = write(dir.path(), "cur.csv", &cohort_csv(900, 40.0, true));
+    let (r, c) = (s(&reference), s(&current));
+
+    let out = ok_json(&cli(&[
+        "drift",
+        "--reference",
+        r,
+        "--current",
+        c,
+        "--segment",
+        "cohort",
+        "--json",
+    ]));
+    let segments = &out["segments"];
+    assert_eq!(segments["key"], "cohort");
+    let by = |v: &str| {
+        segments["segments"].as_array().unwrap().iter().find(|s| s["segment"] == v).unwrap().clone()
+    };
+    let south = by("south");
+    assert_eq!(
+        (south["comparedWith"].as_str(), south["drifted"].as_bool()),
+        (Some("segment"), Some(true))
+    );
+    assert_eq!((south["rows"].as_u64(), south["referenceRows"].as_u64()), (Some(300), Some(300)));
+    assert_eq!(by("north")["drifted"], false);
+    assert_eq!(segments["driftedSegments"], 1);
+
+    // The arm is not in the reference: each arm against the whole reference.
+    let out =
+        ok_json(&cli(&["drift", "--reference", r, "--current", c, "--segment", "arm", "--json"]));
+    let arms = out["segments"]["segments"].as_array().unwrap();
+    assert_eq!(arms.len(), 2);
+    assert!(arms.iter().all(|a| a["comparedWith"] == "whole" && a["referenceRows"] == 900));
+
+    // The table names the segments; --fail-on-drift follows the verdict across segments.
+    let out =
+        cli(&["drift", "--reference", r, "--current", c, "--segment", "cohort", "--fail-on-drift"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("drift by segment of 'cohort':"), "{text}");
+    assert!(text.contains("its reference (300 rows)"), "{text}");
+    assert!(text.contains("segment verdict: 1 of 2 segments drifted"), "{text}");
+
+    // Small segments are listed, not tested.
+    let out = ok_json(&cli(&[
+        "drift",
+        "--reference",
+        r,
+        "--current",
+        c,
+        "--segment",
+        "cohort",
+        "--segment-min-rows",
+        "500",
+        "--json",
+    ]));
+    let south = out["segments"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["segment"] == "south")
+        .unwrap()
+        .clone();
+    assert!(south["report"].is_null());
+    assert!(south["skipped"].as_str().unwrap().contains("fewer than minRows 500"), "{south}");
+
+    // A saved baseline keeps no segments: a feature key is refused with the way out.
+    let saved = dir.path().join("b.json");
+    cli(&["drift", "--reference", r, "--current", c, "--save-baseline", s(&saved)]);
+    let e =
+        err_line(&cli(&["drift", "--baseline", s(&saved), "--current", r, "--segment", "cohort"]));
+    assert!(e.contains("give --reference with the 'cohort' column"), "{e}");
+    let e = err_line(&cli(&["drift", "--reference", r, "--current", r, "--segment", "arm"]));
+    assert!(e.contains("'arm', which is not a column of"), "{e}");
+}

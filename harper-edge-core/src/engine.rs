@@ -11,11 +11,14 @@ use serde_json::Value;
 
 use crate::backend::{self, ModelSource, ModelSpec, Session};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::drift::baseline::{Baseline, BaselineConfig};
+use crate::drift::baseline::{Baseline, BaselineConfig, Column};
 use crate::drift::check::DriftMetrics;
 use crate::drift::frame::Frame;
 use crate::drift::quality::{DataQuality, DataQualityMetrics};
 use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
+use crate::drift::segment::{
+    SegmentConfig, SegmentReference, SegmentedBaseline, SegmentedReport, check_segments,
+};
 use crate::error::{Error, Result};
 use crate::monitor::{self, CurrentData, DriftCheck, DriftCheckConfig, WindowInfo};
 use crate::registry::{Model, ModelFile, ModelRef, ModelRegistration, sha256_hex};
@@ -24,7 +27,8 @@ use crate::task;
 pub use crate::telemetry::InferContext;
 use crate::telemetry::{
     EventQuery, InferenceCall, InferenceEvent, MetricsQuery, ModelMetrics, Recorder, SampledCall,
-    Series, TelemetryConfig, TelemetryStats, Ticker, WindowStats, outcome_matches,
+    SegmentedMetrics, Series, TelemetryConfig, TelemetryStats, Ticker, WindowStats,
+    outcome_matches, segment_rollups,
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
@@ -194,6 +198,14 @@ pub struct BaselineOptions {
     pub accuracy: Option<LabelCounts>,
     /// Where the baseline came from (free text).
     pub source: Option<String>,
+    /// Ready-made baselines per segment ([`Engine::set_baseline`]).
+    pub segments: Vec<SegmentedBaseline>,
+    /// Keys to fit baselines per segment for ([`Engine::fit_baseline`] and
+    /// [`Engine::fit_baseline_from_events`]): a later check split by one of them compares
+    /// each segment with its own reference segment (see [`crate::drift::segment`]).
+    pub segment_by: Vec<String>,
+    /// Reference segments with fewer rows get no baseline of their own (default 30).
+    pub segment_min_rows: Option<u64>,
 }
 
 impl BaselineOptions {
@@ -223,6 +235,13 @@ impl BaselineOptions {
     #[must_use]
     pub fn source(mut self, source: impl Into<String>) -> Self {
         self.source = Some(source.into());
+        self
+    }
+
+    /// Adds a key to [`BaselineOptions::segment_by`].
+    #[must_use]
+    pub fn segment_by(mut self, key: impl Into<String>) -> Self {
+        self.segment_by.push(key.into());
         self
     }
 }
@@ -652,6 +671,7 @@ impl Engine {
             accuracy: options.accuracy,
             source: options.source,
             baseline,
+            segments: options.segments,
         };
         record.validate()?;
         self.store.put_baseline(&record)?;
@@ -674,6 +694,7 @@ impl Engine {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
         config: BaselineConfig,
+        options: BaselineOptions,
     ) -> Result<ModelBaseline> {
         let (name, version) = self.name_version(reference)?;
         self.recorder.flush_events()?;
@@ -687,7 +708,8 @@ impl Engine {
             |t: Option<Timestamp>| t.map_or_else(|| "…".to_string(), |t| t.as_millis().to_string());
         let source = format!("events [{}, {}): {} calls", span(from), span(to), events.len());
         let reference = ModelRef { name, version: Some(version) };
-        self.fit_baseline_from_events(&reference, &events, config, Some(source))
+        let options = BaselineOptions { source: options.source.or(Some(source)), ..options };
+        self.fit_baseline_from_events(&reference, &events, config, options)
     }
 
     /// Fits and sets the baseline of a model version from `events` (calls the host keeps
@@ -704,7 +726,7 @@ impl Engine {
         reference: &ModelRef,
         events: &[InferenceEvent],
         config: BaselineConfig,
-        source: Option<String>,
+        options: BaselineOptions,
     ) -> Result<ModelBaseline> {
         let (name, version) = self.name_version(reference)?;
         let mine: Vec<InferenceEvent> = events
@@ -712,7 +734,14 @@ impl Engine {
             .filter(|e| e.model_name == name && e.model_version == version)
             .cloned()
             .collect();
-        let frame = monitor::events_frame(&mine)?;
+        let mut frame = monitor::events_frame(&mine)?;
+        let event_keys: Vec<&str> = options
+            .segment_by
+            .iter()
+            .map(String::as_str)
+            .filter(|k| monitor::EVENT_SEGMENT_KEYS.contains(k) && frame.column(k).is_none())
+            .collect();
+        let key_columns = monitor::event_key_columns(&mine, &event_keys)?;
         if frame.rows() == 0 {
             return Err(Error::invalid_input(format!(
                 "no successful call of '{name}:{version}' among the events: nothing to fit a \
@@ -720,11 +749,28 @@ impl Engine {
             )));
         }
         let baseline = frame.fit_baseline(None, config)?;
+        for (key, column) in key_columns {
+            frame.push(key, column)?;
+        }
+        let min_rows = options.segment_min_rows.unwrap_or(SegmentConfig::default().min_rows);
+        let mut segments = options.segments;
+        for key in &options.segment_by {
+            let schema = frame.infer_schema();
+            let segmented = frame.with_columns(|columns| {
+                SegmentedBaseline::fit(&schema, columns, key, min_rows, config)
+            })?;
+            segments.push(segmented);
+        }
         let labels = monitor::event_labels(&mine)?;
         let options = BaselineOptions {
-            prediction_features: Some(monitor::prediction_columns(&frame)),
+            prediction_features: Some(
+                options.prediction_features.unwrap_or_else(|| monitor::prediction_columns(&frame)),
+            ),
             accuracy: (labels.total > 0).then_some(labels),
-            source,
+            source: options.source,
+            segments,
+            segment_by: Vec::new(),
+            segment_min_rows: None,
         };
         let reference = ModelRef { name, version: Some(version) };
         self.set_baseline(&reference, baseline, options)
@@ -851,6 +897,139 @@ impl Engine {
                 result
             }
         }
+    }
+
+    /// Checks a model version for drift split by a segment key (see
+    /// [`crate::drift::segment`]): per-segment reports with the same calibrated tests as
+    /// [`Engine::check_drift`], and a verdict whose error rate is controlled across every
+    /// segment. Nothing is stored and the drift window is not emptied.
+    ///
+    /// The key is a feature column of the current data (`arm`, `cohort`, `prediction`, …)
+    /// or, for stored events, an event field ([`monitor::EVENT_SEGMENT_KEYS`]:
+    /// `modelVersion`, `userId`, `sessionId`, `framework`). With `modelVersion`, the
+    /// events of every version of the model are compared with this version's baseline (a
+    /// canary against the version it replaces). When the baseline was fitted with segments
+    /// by the key ([`BaselineOptions::segment_by`]), each segment is compared with its own
+    /// reference segment; otherwise with the whole baseline.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] without a baseline; [`Error::InvalidInput`] for an empty window or
+    /// no events, a missing key column, an event-field key on the drift window (which keeps
+    /// no event fields), or a key that is a baseline feature without segment baselines
+    /// (comparing its segments with the pooled reference would report their differences as
+    /// drift); as [`check_segments`] otherwise.
+    pub fn check_drift_segments(
+        &self,
+        reference: &ModelRef,
+        current: CurrentData<'_>,
+        segments: &SegmentConfig,
+        config: &DriftCheckConfig,
+    ) -> Result<SegmentedReport> {
+        segments.validate()?;
+        let baseline = self.baseline(reference)?;
+        let (name, version) = (baseline.model_name.as_str(), baseline.model_version.as_str());
+        let key = segments.key.as_str();
+        let ignored: Vec<&str> = config.ignore.iter().map(String::as_str).collect();
+        let whole = baseline.baseline.without(&ignored);
+        let against = match baseline.segmented_by(key) {
+            Some(s) => SegmentReference::PerSegment(s),
+            None if whole.feature(key).is_some() => {
+                return Err(Error::invalid_input(format!(
+                    "'{key}' is a feature of the baseline of '{name}:{version}', which has no \
+                     baselines per '{key}' segment: comparing each segment with the whole \
+                     reference would report their differences as drift; fit the baseline with \
+                     segments by '{key}'"
+                )));
+            }
+            None => SegmentReference::Whole(&whole),
+        };
+        let run = |columns: &[(&str, Column<'_>)]| {
+            let kept: Vec<(&str, Column<'_>)> = columns
+                .iter()
+                .filter(|(n, _)| *n == key || !config.ignore.contains(*n))
+                .copied()
+                .collect();
+            check_segments(against, &kept, segments, &config.drift)
+        };
+        match current {
+            CurrentData::Columns { columns, .. } => run(columns),
+            CurrentData::Events(events) => {
+                let every_version = key == "modelVersion";
+                let mine: Vec<InferenceEvent> = events
+                    .iter()
+                    .filter(|e| {
+                        e.model_name == name && (every_version || e.model_version == version)
+                    })
+                    .filter(|e| e.error.is_none())
+                    .cloned()
+                    .collect();
+                if mine.is_empty() {
+                    return Err(monitor::no_events(name, version));
+                }
+                let mut frame = monitor::events_frame(&mine)?;
+                if monitor::EVENT_SEGMENT_KEYS.contains(&key) && frame.column(key).is_none() {
+                    for (k, c) in monitor::event_key_columns(&mine, &[key])? {
+                        frame.push(k, c)?;
+                    }
+                }
+                frame.with_columns(run)
+            }
+            CurrentData::Window => {
+                if monitor::EVENT_SEGMENT_KEYS.contains(&key) {
+                    return Err(Error::invalid_input(format!(
+                        "the drift window keeps features, not the event field '{key}': split \
+                         stored events by it instead"
+                    )));
+                }
+                let sample = self.recorder.enable_drift_sample(name, version)?;
+                let snapshot = sample.snapshot();
+                if snapshot.calls.is_empty() {
+                    return Err(monitor::empty_window(name, version));
+                }
+                monitor::calls_frame(&snapshot.calls)?.with_columns(run)
+            }
+        }
+    }
+
+    /// Rollups split by a segment key, computed from the stored calls of the model (one
+    /// version with `query.model_version`) started in `[query.from, query.to)`: the same
+    /// fields as [`Engine::metrics`], per segment, version and period. The key is read as in
+    /// [`monitor::event_segment`] (an event field, or a feature of the call). At most
+    /// [`FIT_EVENT_LIMIT`] calls are read, the newest; `truncated` says when more existed.
+    /// Raw events are what the telemetry kept: with `sampleRate` below 1, successful calls
+    /// are a sample (failures are always kept), so counts and error rates describe the
+    /// stored calls, not all of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty key; [`Error::Storage`] when the store fails.
+    pub fn metrics_by_segment(&self, query: &MetricsQuery, key: &str) -> Result<SegmentedMetrics> {
+        if key.is_empty() {
+            return Err(Error::invalid_input("segment key is empty"));
+        }
+        self.recorder.flush_events()?;
+        let mut events_query = EventQuery::new()
+            .model(query.model_name.clone())
+            .between(query.from, query.to)
+            .limit(FIT_EVENT_LIMIT);
+        if let Some(v) = &query.model_version {
+            events_query = events_query.version(v.clone());
+        }
+        let events = self.store.events(&events_query)?;
+        let mut segments =
+            segment_rollups(key, query.granularity, &events, |e| monitor::event_segment(e, key))?;
+        let limit = query.effective_limit();
+        for s in &mut segments {
+            let extra = s.rows.len().saturating_sub(limit);
+            s.rows.drain(..extra);
+        }
+        Ok(SegmentedMetrics {
+            key: key.to_string(),
+            segments,
+            events: events.len() as u64,
+            truncated: events.len() >= FIT_EVENT_LIMIT,
+        })
     }
 
     /// Checks the baseline features among `frame`'s columns (labels count when there are

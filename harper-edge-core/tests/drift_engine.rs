@@ -57,7 +57,8 @@ fn window_checks_see_the_calls_since_the_last_check_and_store_their_rows() {
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
     let e = engine(&clock, None);
     traffic(&e, &clock, 400, 0.0, |i| i % 10 != 0); // 90 % right
-    let stored = e.fit_baseline(&iris(), None, None, Default::default()).unwrap();
+    let stored =
+        e.fit_baseline(&iris(), None, None, Default::default(), Default::default()).unwrap();
     assert_eq!(stored.accuracy, Some(LabelCounts { correct: 360, total: 400 }));
     assert_eq!(stored.prediction_features, ["confidence", "prediction"]);
     let names: Vec<&str> = stored.baseline.features().iter().map(|f| f.name()).collect();
@@ -169,7 +170,7 @@ fn a_reopened_engine_keeps_the_baseline_and_samples_at_once() {
     {
         let e = engine(&clock, Some(Arc::new(SqliteStore::open(dir.path()).unwrap())));
         traffic(&e, &clock, 100, 0.0, |_| true);
-        e.fit_baseline(&iris(), None, None, Default::default()).unwrap();
+        e.fit_baseline(&iris(), None, None, Default::default(), Default::default()).unwrap();
     }
     let e = engine(&clock, Some(Arc::new(SqliteStore::open(dir.path()).unwrap())));
     assert_eq!(e.baseline(&iris()).unwrap().baseline.features().len(), 6);
@@ -193,7 +194,12 @@ fn events_kept_elsewhere_fit_and_check_and_records_restore_as_they_are() {
     // Another engine (another worker) fits from the copy of the events.
     let other = engine(&clock, None);
     let stored = other
-        .fit_baseline_from_events(&iris(), &reference, Default::default(), Some("table".into()))
+        .fit_baseline_from_events(
+            &iris(),
+            &reference,
+            Default::default(),
+            BaselineOptions::new().source("table"),
+        )
         .unwrap();
     assert_eq!(stored.accuracy, Some(LabelCounts { correct: 150, total: 200 }));
     assert_eq!(stored.source.as_deref(), Some("table"));

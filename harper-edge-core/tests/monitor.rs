@@ -223,7 +223,8 @@ fn jobs_run_on_their_interval_and_a_pause_runs_each_once() {
         e.infer_json(&"iris:1".parse().unwrap(), &row, &InferContext::new()).unwrap();
         clock.advance(Duration::from_millis(100));
     }
-    e.fit_baseline(&"iris:1".parse().unwrap(), None, None, Default::default()).unwrap();
+    e.fit_baseline(&"iris:1".parse().unwrap(), None, None, Default::default(), Default::default())
+        .unwrap();
     let r = m.tick().unwrap();
     assert!(r.jobs.is_empty(), "first sight schedules, runs nothing: {:?}", r.jobs);
 
@@ -305,7 +306,7 @@ fn drift_triggers_a_retraining_request_that_passes_safety_checks_and_is_approved
         e.feedback(&p.inference_id, p.prediction.clone()).unwrap();
         clock.advance(Duration::from_millis(100));
     }
-    e.fit_baseline(&iris, None, None, Default::default()).unwrap();
+    e.fit_baseline(&iris, None, None, Default::default(), Default::default()).unwrap();
     let approved = Arc::new(Mutex::new(Vec::new()));
     let a = approved.clone();
     m.on_retraining_approved(move |r| a.lock().unwrap().push(r.training_job_id.clone().unwrap()));

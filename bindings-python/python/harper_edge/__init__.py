@@ -34,10 +34,13 @@ from harper_edge._native import (
     NotFoundError,
     PageHinkley,
     Prediction,
+    SegmentedBaseline,
+    SegmentedDriftResult,
     ShapeError,
     StorageError,
     __version__,
     check_drift,
+    check_drift_segments,
     combine_metrics,
 )
 from harper_edge._types import (
@@ -84,6 +87,8 @@ __all__ = [
     "NotFoundError",
     "PageHinkley",
     "Prediction",
+    "SegmentedBaseline",
+    "SegmentedDriftResult",
     "RealtimeMetrics",
     "RetrainingRequest",
     "RuleStatus",
@@ -94,5 +99,6 @@ __all__ = [
     "TickReport",
     "__version__",
     "check_drift",
+    "check_drift_segments",
     "combine_metrics",
 ]

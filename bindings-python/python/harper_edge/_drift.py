@@ -138,3 +138,38 @@ def report_frame(features: list[dict[str, Any]]) -> Any:
         "wasserstein",
     )
     return pd.DataFrame({k: [f.get(k) for f in features] for k in keys})
+
+
+def segments_frame(segments: list[dict[str, Any]]) -> Any:
+    """``SegmentedDriftResult.to_pandas()``: one row per segment and feature; a segment that
+    was not tested has one row with ``feature_name`` ``None`` and the reason in
+    ``skipped``."""
+    try:
+        import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    except ImportError as e:
+        raise ImportError(
+            "SegmentedDriftResult.to_pandas() needs pandas: pip install pandas"
+        ) from e
+    segment_keys = ("segment", "rows", "reference_rows", "compared_with")
+    feature_keys = (
+        "feature_name",
+        "kind",
+        "drift_method",
+        "drift_score",
+        "p_value",
+        "adjusted_p_value",
+        "threshold",
+        "drifted",
+    )
+    rows: list[dict[str, Any]] = []
+    for s in segments:
+        head = {k: s.get(k) for k in segment_keys}
+        head["segment_drifted"] = s.get("drifted")
+        report = s.get("report")
+        if report is None:
+            rows.append({**head, **dict.fromkeys(feature_keys), "skipped": s.get("skipped")})
+            continue
+        for f in report["features"]:
+            rows.append({**head, **{k: f.get(k) for k in feature_keys}, "skipped": None})
+    columns = [*segment_keys, "segment_drifted", *feature_keys, "skipped"]
+    return pd.DataFrame.from_records(rows, columns=columns)

@@ -74,13 +74,15 @@ def events_frame(events: list[Any]) -> Any:
     )
 
 
-def metrics_frame(rows: list[ModelMetrics]) -> Any:
+def metrics_frame(rows: list[ModelMetrics], segmented: bool = False) -> Any:
     """A ``pandas.DataFrame`` with one row per rollup row and a column per key (an empty
     frame has the same columns and dtypes). ``period_start`` and ``period_end`` become
     ``datetime64[ms, UTC]``; counts are ``int64``; latencies and rates ``float64`` (``NaN``
-    where a row has ``None``); ``latency_sketch`` holds the sketch dicts."""
+    where a row has ``None``); ``latency_sketch`` holds the sketch dicts. ``segmented``
+    rows (``Engine.metrics(segment=...)``) start with ``segment_key`` and ``segment``."""
     pd = _pandas("metrics")
-    frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    columns = (["segment_key", "segment"] if segmented else []) + list(COLUMNS)
+    frame = pd.DataFrame.from_records(rows, columns=columns)
     for column in _TIMES:
         millis = frame[column].astype("int64")
         frame[column] = pd.to_datetime(millis, unit="ms", utc=True).astype("datetime64[ms, UTC]")

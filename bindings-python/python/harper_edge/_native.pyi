@@ -51,6 +51,9 @@ __all__ = [
     "DriftResult",
     "check_drift",
     "Monitor",
+    "SegmentedBaseline",
+    "SegmentedDriftResult",
+    "check_drift_segments",
 ]
 
 __version__: str
@@ -305,6 +308,7 @@ class Engine:
         end: _Time | None = None,
         limit: int | None = None,
         as_frame: Literal[False] = False,
+        segment: str | None = None,
     ) -> list[ModelMetrics]:
         """Stored rollup rows, oldest period first (at most ``limit``, default 1000).
 
@@ -320,6 +324,13 @@ class Engine:
         epoch milliseconds. With ``as_frame=True``, a pandas DataFrame with one column
         per key, ``period_start`` / ``period_end`` as ``datetime64[ms, UTC]``; pandas
         is imported then, and a missing pandas raises ``ImportError``.
+
+        With ``segment``, the rows are split by that key, computed from the stored
+        calls: an event field (``modelVersion``, ``userId``, ``sessionId``,
+        ``framework``) or a feature of the calls (an A/B arm, a cohort). Each row then
+        also has ``segment_key`` and ``segment`` (``None`` for calls without the key),
+        the first two columns of a frame. With raw-event sampling, the counts describe
+        the stored calls.
         """
     @overload
     def metrics(
@@ -332,6 +343,7 @@ class Engine:
         end: _Time | None = None,
         limit: int | None = None,
         as_frame: Literal[True],
+        segment: str | None = None,
     ) -> pd.DataFrame: ...
     @overload
     def metrics(
@@ -344,6 +356,7 @@ class Engine:
         end: _Time | None = None,
         limit: int | None = None,
         as_frame: bool = False,
+        segment: str | None = None,
     ) -> list[ModelMetrics] | pd.DataFrame: ...
 
     def set_baseline(
@@ -370,11 +383,19 @@ class Engine:
         start: _Time | None = None,
         end: _Time | None = None,
         bins: int = 10,
+        segment_by: list[str] | None = None,
+        segment_min_rows: int = 30,
     ) -> dict[str, Any]:
         """Fits and sets the baseline from the version's stored calls in ``[start,
         end)`` (failed calls skipped; features named ``input[i]`` for a tensor input,
         by key for JSON objects, plus ``prediction`` and ``confidence``), with the
-        accuracy of their feedback. ``InvalidInputError`` when the period has no call."""
+        accuracy of their feedback. ``InvalidInputError`` when the period has no call.
+
+        ``segment_by`` names keys (a feature such as a cohort, or an event field:
+        ``userId``, ``sessionId``, ``modelVersion``, ``framework``) to fit baselines
+        per segment for (segments with at least ``segment_min_rows`` calls), so that
+        ``check_drift_segments(..., segment=key)`` compares each segment with its own
+        reference."""
 
     def baseline(self, model: str) -> Baseline:
         """The version's baseline; ``NotFoundError`` when none is set."""
@@ -410,6 +431,40 @@ class Engine:
         than ``accuracy_drop_threshold`` and a one-sided two-proportion z-test gives
         ``p < alpha``. ``NotFoundError`` without a baseline; ``InvalidInputError`` for
         an empty window or bad data."""
+
+    def check_drift_segments(
+        self,
+        model: str,
+        current: Any = None,
+        *,
+        segment: str,
+        events: Iterable[InferenceEvent | EventRecord] | None = None,
+        min_rows: int = 30,
+        max_segments: int = 100,
+        alpha: float = 0.05,
+        psi_threshold: float = 0.2,
+        wasserstein_threshold: float = 0.1,
+        js_threshold: float = 0.1,
+        methods: dict[str, str] | None = None,
+        thresholds: dict[str, float] | None = None,
+        correction: str = "holm",
+    ) -> SegmentedDriftResult:
+        """Checks a model version for drift split by ``segment``: per-segment results
+        with the same tests as ``check_drift``, and a verdict whose error rate is
+        controlled across every segment. Nothing is stored and the window is not
+        emptied.
+
+        The current data are the drift window (``current=None`` and no ``events``),
+        ``current`` columns, or ``events`` (``InferenceEvent`` objects or event dicts,
+        e.g. rows of a table). ``segment`` is a feature (an A/B arm, a cohort,
+        ``prediction``) or, for events, an event field: ``modelVersion`` (every version
+        of the model against this version's baseline — a canary), ``userId``,
+        ``sessionId``, ``framework``. A segment is compared with its own reference
+        segment when the baseline was fitted with ``segment_by=[segment]``, else with
+        the whole baseline; a key that is a baseline feature without segment baselines
+        raises ``InvalidInputError`` (its segments differ by design). Segments with
+        fewer than ``min_rows`` rows are listed, not tested; at most ``max_segments``
+        (the largest) are checked."""
 
     def drift_metrics(
         self,
@@ -675,6 +730,104 @@ def check_drift(
     the GIL. ``result.model`` is the model verdict, the p-values adjusted by
     ``correction`` (``"holm"``, ``"bh"`` or ``"none"``); distance methods (``psi``,
     ``js``, ``wasserstein``) need their threshold and significance."""
+
+@final
+class SegmentedBaseline:
+    """Baselines per segment of a reference — one per value of a key column (a cohort, a
+    region, any categorical column) — plus the whole reference's, so each segment of
+    current data is compared with its own part of the reference."""
+
+    @staticmethod
+    def fit(
+        data: Any,
+        key: str,
+        *,
+        categorical: list[str] | None = None,
+        numeric: list[str] | None = None,
+        min_rows: int = 30,
+        bins: int = 10,
+        epsilon: float = 1e-4,
+    ) -> SegmentedBaseline:
+        """Fits one baseline per value of column ``key`` with at least ``min_rows``
+        rows (smaller segments are counted only), and one on the whole data. ``key``
+        is read as categorical and is not a feature. ``data`` as for ``Baseline.fit``.
+        ``InvalidInputError`` when ``key`` is not a column."""
+    @property
+    def key(self) -> str:
+        """The key column."""
+    @property
+    def segment_rows(self) -> dict[str, int]:
+        """Reference rows per segment value (also those too small to be fitted)."""
+    @property
+    def whole(self) -> Baseline:
+        """The baseline of the whole reference (without the key)."""
+    def segment(self, value: str) -> Baseline | None:
+        """The baseline of one segment; ``None`` when it had too few rows or none."""
+    def to_json(self) -> str:
+        """The segmented baseline as JSON."""
+    @staticmethod
+    def from_json(json: str) -> SegmentedBaseline:
+        """Reads a segmented baseline saved by ``to_json``; ``IntegrityError`` when it
+        is corrupt."""
+
+@final
+class SegmentedDriftResult:
+    """The result of a drift check split by segment."""
+
+    @property
+    def key(self) -> str:
+        """The key column."""
+    @property
+    def drifted_segments(self) -> int:
+        """Segments that drifted, the error rate controlled across all segments."""
+    @property
+    def drifted(self) -> bool:
+        """Whether any segment drifted."""
+    @property
+    def segments(self) -> list[dict[str, Any]]:
+        """One dict per segment, drifted first, then by rows: ``segment`` (``None`` for
+        rows without a key), ``rows``, ``reference_rows``, ``compared_with``
+        (``"segment"``: its own reference segment; ``"whole"``: the whole reference),
+        ``report`` (``features``, ``drifted_count``, ``drifted_share``, ``model``;
+        ``None`` when not tested), ``skipped`` (the reason, when not tested),
+        ``min_adjusted_p_value`` (adjusted across all segments) and ``drifted``."""
+    @property
+    def model(self) -> dict[str, Any]:
+        """The verdict over every tested feature of every segment (as
+        ``DriftResult.model``)."""
+    def to_dict(self) -> dict[str, Any]:
+        """The whole result as a dict (snake_case keys)."""
+    def to_json(self) -> str:
+        """The whole result as JSON (camelCase keys, as the Node binding gives)."""
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per segment and feature (``segment``, ``rows``, ``reference_rows``,
+        ``compared_with``, ``segment_drifted``, the feature's ``feature_name``,
+        ``kind``, ``drift_method``, ``drift_score``, ``p_value``, ``adjusted_p_value``,
+        ``threshold``, ``drifted``, and ``skipped``); needs pandas."""
+
+def check_drift_segments(
+    reference: Baseline | SegmentedBaseline,
+    current: Any,
+    *,
+    segment: str,
+    min_rows: int = 30,
+    max_segments: int = 100,
+    alpha: float = 0.05,
+    psi_threshold: float = 0.2,
+    wasserstein_threshold: float = 0.1,
+    js_threshold: float = 0.1,
+    methods: dict[str, str] | None = None,
+    thresholds: dict[str, float] | None = None,
+    threads: int | None = None,
+    correction: str = "holm",
+) -> SegmentedDriftResult:
+    """Checks ``current`` data segment by segment of its column ``segment``, with the
+    same tests as ``check_drift`` in each segment and the error rate controlled across
+    all of them (``correction``). With a ``SegmentedBaseline`` (a cohort, any column of
+    the reference), each segment is compared with its own part of the reference; with a
+    ``Baseline`` (a version or an A/B arm: not a property of the data), with the whole.
+    Segments with fewer than ``min_rows`` rows, or that the reference never saw, are
+    listed but not tested."""
 
 @final
 class Monitor:

@@ -780,6 +780,70 @@ harperTest('drift: a baseline from the table, checks on the table and on given d
   assert.equal((await post('/monitoring/drift/nosuchmodel/check', {})).status, 404)
 })
 
+harperTest('segments: a canary version drifts, cohorts by their own reference, rollups by user', async () => {
+  const upload = await post('/UploadModel', { modelName: 'split', modelVersion: '1', bytes: MODEL_BYTES.toString('base64') })
+  assert.equal(upload.status, 200, JSON.stringify(upload.body))
+  const upload2 = await post('/UploadModel', { modelName: 'split', modelVersion: '2', bytes: MODEL_BYTES.toString('base64') })
+  assert.equal(upload2.status, 200, JSON.stringify(upload2.body))
+  let seed = 29
+  const u = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  const row = (shift) => [4.5 + 3 * u(), 2 + 2 * u(), 1 + 5 * u() + shift, 0.1 + 2.4 * u()]
+  const predict = async (n, modelVersion, shift) => {
+    for (let i = 0; i < n; i++) {
+      const r = await post('/Predict', { modelName: 'split', modelVersion, features: row(shift), userId: `user-${i % 3}` })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+    }
+  }
+  const stored = (from, n) =>
+    eventually(async () => {
+      const { body } = await get('/InferenceEvent/?modelName=split')
+      const rows = body.filter((e) => e.timestamp >= from)
+      assert.ok(rows.length >= n, `${rows.length} of ${n} events in the table`)
+    })
+
+  const t0 = Date.now()
+  await predict(150, '1', 0)
+  await stored(t0, 150)
+  const set = await post('/monitoring/drift/split/baseline', { modelVersion: '1', from: t0, segmentBy: ['userId'] })
+  assert.equal(set.status, 200, JSON.stringify(set.body))
+  const t1 = Date.now() + 1
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  await predict(90, '1', 0)
+  await predict(90, '2', 2)
+  await stored(t1, 180)
+
+  // The canary (version 2, longer petals) against version 1's baseline.
+  const canary = await post('/monitoring/drift/split/segments', { modelVersion: '1', segment: 'modelVersion', from: t1 })
+  assert.equal(canary.status, 200, JSON.stringify(canary.body))
+  const versions = Object.fromEntries(canary.body.segments.map((s) => [s.segment, s]))
+  assert.equal(versions['2'].rows, 90)
+  assert.ok(versions['2'].drifted, JSON.stringify(versions['2']))
+  assert.equal(versions['1'].drifted, false)
+  assert.equal(versions['2'].comparedWith, 'whole')
+  // Users against their own part of the reference.
+  const users = await post('/monitoring/drift/split/segments', { modelVersion: '1', segment: 'userId', from: t1 })
+  assert.equal(users.status, 200, JSON.stringify(users.body))
+  assert.equal(users.body.segments.length, 3)
+  assert.ok(users.body.segments.every((s) => s.comparedWith === 'segment' && s.rows === 30 && !s.drifted))
+
+  // Rollups split by user and by version, from the replicated events.
+  const byUser = await get(`/monitoring/metrics/split?segment=userId&granularity=hourly&from=${t0}`)
+  assert.equal(byUser.status, 200, JSON.stringify(byUser.body))
+  assert.equal(byUser.body.key, 'userId')
+  const counts = Object.fromEntries(byUser.body.segments.map((s) => [s.segment, s.requestCount]))
+  assert.deepEqual(counts, { 'user-0': 110, 'user-1': 110, 'user-2': 110 })
+  const byVersion = await get(`/monitoring/metrics/split?segment=modelVersion&from=${t0}`)
+  assert.deepEqual(byVersion.body.segments.map((s) => [s.segment, s.requestCount]), [['1', 240], ['2', 90]])
+
+  const noKey = await post('/monitoring/drift/split/segments', { modelVersion: '1', from: t1 })
+  assert.equal(noKey.status, 400)
+  const withRef = await post('/monitoring/drift/split/baseline', { reference: { x: [1, 2] }, segmentBy: ['userId'] })
+  assert.equal(withRef.status, 400)
+  assert.match(withRef.body.error, /segmentBy fits segments from the stored calls/)
+  const badGranularity = await get('/monitoring/metrics/split?segment=userId&granularity=weekly')
+  assert.equal(badGranularity.status, 400)
+})
+
 const del = (path) => request('DELETE', path)
 const put = (path, body) => request('PUT', path, body)
 

@@ -24,6 +24,7 @@ pub mod ks;
 pub mod multiple;
 pub mod quality;
 pub mod records;
+pub mod segment;
 pub mod special;
 pub mod stream;
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::Baseline;
 use super::check::DriftType;
+use super::segment::SegmentedBaseline;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 
@@ -66,6 +67,10 @@ pub struct ModelBaseline {
     pub source: Option<String>,
     /// The fitted statistics.
     pub baseline: Baseline,
+    /// Baselines per segment, one per key (see [`super::segment`]): a segmented check by
+    /// one of these keys compares each segment with its own reference segment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentedBaseline>,
 }
 
 impl ModelBaseline {
@@ -74,12 +79,25 @@ impl ModelBaseline {
         format!("{model_name}:{model_version}")
     }
 
-    /// Checks that every prediction feature is a feature of the baseline.
+    /// The baseline split by `key`, if one was fitted.
+    pub fn segmented_by(&self, key: &str) -> Option<&SegmentedBaseline> {
+        self.segments.iter().find(|s| s.key() == key)
+    }
+
+    /// Checks that every prediction feature is a feature of the baseline, and that no
+    /// segment key is used twice.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidInput`] naming the first unknown prediction feature.
     pub fn validate(&self) -> Result<()> {
+        let mut keys = std::collections::BTreeSet::new();
+        if let Some(s) = self.segments.iter().find(|s| !keys.insert(s.key())) {
+            return Err(Error::invalid_input(format!(
+                "the baseline has two segmentations by '{}'",
+                s.key()
+            )));
+        }
         if let Some(f) =
             self.prediction_features.iter().find(|f| self.baseline.feature(f).is_none())
         {

@@ -306,6 +306,78 @@ pub fn events_frame(events: &[InferenceEvent]) -> Result<Frame> {
     )
 }
 
+/// Segment keys read from an event's own fields rather than from its features:
+/// `modelVersion`, `userId`, `sessionId`, `framework`.
+pub const EVENT_SEGMENT_KEYS: [&str; 4] = ["modelVersion", "userId", "sessionId", "framework"];
+
+/// The value of an event field named in [`EVENT_SEGMENT_KEYS`] (`None` for another name or
+/// a missing value).
+pub fn event_field(event: &InferenceEvent, key: &str) -> Option<String> {
+    match key {
+        "modelVersion" => Some(event.model_version.clone()),
+        "userId" => event.user_id.clone(),
+        "sessionId" => event.session_id.clone(),
+        "framework" => Some(event.framework.to_string()),
+        _ => None,
+    }
+}
+
+/// The segment of one call for `key`: an event field ([`EVENT_SEGMENT_KEYS`]), else the
+/// value named `key` among the call's flattened features (see the module documentation;
+/// a batch call takes its first row's value), numbers written as categories. `None` when
+/// the call has no such value.
+pub fn event_segment(event: &InferenceEvent, key: &str) -> Option<String> {
+    if EVENT_SEGMENT_KEYS.contains(&key) {
+        return event_field(event, key);
+    }
+    let direct = match &event.features_in {
+        Value::Object(map) => map.get(key),
+        _ => None,
+    };
+    let value = match direct {
+        Some(v) if is_scalar(v) => scalar(v),
+        _ => call_rows(&event.features_in, &event.prediction, event.confidence)
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().find(|(n, _)| n == key).map(|(_, v)| v)),
+    };
+    match value? {
+        OwnedValue::Null => None,
+        OwnedValue::Number(x) if x.is_nan() => None,
+        OwnedValue::Number(x) => Some(crate::drift::frame::number_category(x)),
+        OwnedValue::Text(s) => Some(s),
+    }
+}
+
+/// One categorical column per event-field key ([`EVENT_SEGMENT_KEYS`]), with one row per
+/// row of [`events_frame`] (the successful events, each repeated for its batch rows).
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] for a key that is not an event field.
+pub(crate) fn event_key_columns(
+    events: &[InferenceEvent],
+    keys: &[&str],
+) -> Result<Vec<(String, crate::drift::frame::OwnedColumn)>> {
+    if let Some(k) = keys.iter().find(|k| !EVENT_SEGMENT_KEYS.contains(k)) {
+        return Err(Error::invalid_input(format!("'{k}' is not an event field")));
+    }
+    let ok: Vec<&InferenceEvent> = events.iter().filter(|e| e.error.is_none()).collect();
+    let widths: Vec<usize> =
+        ok.iter().map(|e| call_rows(&e.features_in, &e.prediction, e.confidence).len()).collect();
+    Ok(keys
+        .iter()
+        .map(|k| {
+            let values = ok
+                .iter()
+                .zip(&widths)
+                .flat_map(|(e, &w)| std::iter::repeat_n(event_field(e, k), w))
+                .collect();
+            ((*k).to_string(), crate::drift::frame::OwnedColumn::Categorical(values))
+        })
+        .collect())
+}
+
 /// The names among `frame`'s columns that are model outputs.
 pub(crate) fn prediction_columns(frame: &Frame) -> Vec<String> {
     frame

@@ -569,6 +569,7 @@ pub(crate) mod conformance {
             accuracy: Some(LabelCounts { correct: 9, total: 10 }),
             source: None,
             baseline: fitted.clone(),
+            segments: vec![],
         };
         let before = store.outbox(0, usize::MAX).unwrap().len();
         assert!(store.baseline("dm", "1").unwrap().is_none());

@@ -15,7 +15,9 @@ pub use event::{EventQuery, InferenceEvent, outcome_matches};
 pub use recorder::{
     BatchAdmission, InferContext, InferenceCall, Recorder, TelemetryConfig, TelemetryStats, Ticker,
 };
-pub use rollup::{Granularity, MetricsQuery, ModelMetrics};
+pub use rollup::{
+    Granularity, MetricsQuery, ModelMetrics, SegmentMetrics, SegmentedMetrics, segment_rollups,
+};
 pub use sample::{FeatureSample, SampledCall, TakenSample};
 pub use series::{Columns, Flag, Millis, Observation, Series};
 pub use sketch::QuantileSketch;

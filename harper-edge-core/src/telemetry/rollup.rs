@@ -338,6 +338,104 @@ impl MetricsQuery {
     }
 }
 
+/// The rollups of one segment (serde camelCase): see [`segment_rollups`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentMetrics {
+    /// The key's value (`None`: calls without one).
+    pub segment: Option<String>,
+    /// Calls in the segment, failed ones included.
+    pub request_count: u64,
+    /// Failed calls in the segment.
+    pub error_count: u64,
+    /// One row per model version and period, oldest first; the ids end in
+    /// `:key=value` (`:key=` for the null segment).
+    pub rows: Vec<ModelMetrics>,
+}
+
+/// Rollups split by a segment key (serde camelCase): see [`segment_rollups`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentedMetrics {
+    /// The key.
+    pub key: String,
+    /// The segments, by request count (largest first), then by value.
+    pub segments: Vec<SegmentMetrics>,
+    /// Stored calls read.
+    pub events: u64,
+    /// Whether the read stopped at its limit (older calls were left out).
+    pub truncated: bool,
+}
+
+/// Rolls `events` up per segment, model version and period of `granularity`, with the same
+/// sketches and fields as the engine's own rollups; `segment_of` names each call's segment.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] when a latency is negative or not finite.
+pub fn segment_rollups<'a>(
+    key: &str,
+    granularity: Granularity,
+    events: impl IntoIterator<Item = &'a crate::telemetry::InferenceEvent>,
+    segment_of: impl Fn(&crate::telemetry::InferenceEvent) -> Option<String>,
+) -> Result<Vec<SegmentMetrics>> {
+    type Cell = (QuantileSketch, u64);
+    let mut cells: std::collections::BTreeMap<(Option<String>, String, String, i64), Cell> =
+        std::collections::BTreeMap::new();
+    for e in events {
+        if !(e.latency_ms.is_finite() && e.latency_ms >= 0.0) {
+            return Err(Error::invalid_input(format!(
+                "event '{}' has latency {}",
+                e.id, e.latency_ms
+            )));
+        }
+        let start = granularity.period_start(e.timestamp).as_millis();
+        let k = (segment_of(e), e.model_name.clone(), e.model_version.clone(), start);
+        let cell = match cells.get_mut(&k) {
+            Some(c) => c,
+            None => {
+                cells.entry(k).or_insert((QuantileSketch::new(QuantileSketch::DEFAULT_ALPHA)?, 0))
+            }
+        };
+        cell.0.add(e.latency_ms);
+        cell.1 += u64::from(e.error.is_some());
+    }
+    let mut out: Vec<SegmentMetrics> = Vec::new();
+    for ((segment, name, version, start), (sketch, errors)) in cells {
+        let mut row = ModelMetrics::new(
+            &name,
+            &version,
+            granularity,
+            Timestamp::from_millis(start),
+            errors,
+            sketch,
+        );
+        row.id = format!("{}:{key}={}", row.id, segment.as_deref().unwrap_or(""));
+        match out.last_mut() {
+            Some(last) if last.segment == segment => {
+                last.request_count += row.request_count;
+                last.error_count += row.error_count;
+                last.rows.push(row);
+            }
+            _ => out.push(SegmentMetrics {
+                segment,
+                request_count: row.request_count,
+                error_count: row.error_count,
+                rows: vec![row],
+            }),
+        }
+    }
+    for s in &mut out {
+        s.rows.sort_by(|a, b| {
+            a.period_start.cmp(&b.period_start).then_with(|| a.model_version.cmp(&b.model_version))
+        });
+    }
+    out.sort_by(|a, b| {
+        b.request_count.cmp(&a.request_count).then_with(|| a.segment.cmp(&b.segment))
+    });
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
