@@ -56,12 +56,17 @@ pub(crate) fn num(x: f64) -> String {
     trim_zeros(format!("{x:.digits$}"))
 }
 
-/// A p-value: `0`, scientific below 0.001 (`3.2e-15`), else 3 significant digits.
+/// A p-value: scientific below 0.001 (`3.2e-15`), else 3 significant digits; `< 1e-300`
+/// for 0 (an underflow: the p-value is too small for a double, not zero). Plain text: escape
+/// it for HTML.
 pub(crate) fn p_value(p: f64) -> String {
     if p > 0.0 && p < 1e-3 {
         return sci(p, 1);
     }
-    if p == 0.0 || !p.is_finite() {
+    if p == 0.0 {
+        return "< 1e-300".into();
+    }
+    if !p.is_finite() {
         return num(p);
     }
     let digits = (2 - p.log10().floor() as i32).clamp(0, 6) as usize;
@@ -196,7 +201,7 @@ mod tests {
         assert_eq!(p_value(0.0432), "0.0432");
         assert_eq!(p_value(0.5123), "0.512");
         assert_eq!(p_value(1.0), "1");
-        assert_eq!(p_value(0.0), "0");
+        assert_eq!(p_value(0.0), "< 1e-300");
         assert_eq!(num(1234.5678), "1235");
         assert_eq!(num(0.123456), "0.1235");
         assert_eq!(num(2.5e7), "2.5e7");

@@ -114,7 +114,7 @@ pub fn render_model_section(health: &ModelHealth, options: &RenderOptions) -> St
         "<p class=\"he-note\">From {} to {}, {} periods; collected {}.</p>",
         time(health.from),
         time(health.to),
-        health.granularity,
+        span(health.granularity.millis()),
         time(health.generated_at)
     );
     summary(&mut out, health);
@@ -355,9 +355,10 @@ fn traffic(out: &mut String, id: &str, h: &ModelHealth, options: &RenderOptions)
     ));
 }
 
+/// A table cell's escaped text and its `data-v` sort attribute.
 fn opt(v: Option<f64>, f: fn(f64) -> String) -> (String, String) {
     match v {
-        Some(x) => (f(x), format!(" data-v=\"{x:e}\"")),
+        Some(x) => (escape(&f(x)), format!(" data-v=\"{x:e}\"")),
         None => ("–".into(), String::new()),
     }
 }
@@ -389,7 +390,7 @@ fn drift_body(out: &mut String, id: &str, r: &DriftReport, options: &RenderOptio
         num(m.alpha)
     );
     if let Some(p) = m.min_adjusted_p_value {
-        let _ = write!(out, " (smallest adjusted p-value {})", p_value(p));
+        let _ = write!(out, " (smallest adjusted p-value {})", escape(&p_value(p)));
     }
     let _ = write!(
         out,
