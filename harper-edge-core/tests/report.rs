@@ -286,7 +286,10 @@ fn a_model_page_from_an_engine_run_shows_traffic_drift_the_alert_and_the_pending
     let plain = render_model_page(std::slice::from_ref(&health), &RenderOptions::default());
     assert!(!plain.contains("<button"));
     let section = render_model_section(&health, &options);
-    assert!(section.starts_with("<section class=\"he-model\"") && section.ends_with("</section>"));
+    assert!(
+        section.starts_with("<section class=\"he-model he-report\"")
+            && section.ends_with("</section>")
+    );
     assert!(!section.contains("<html") && !section.contains("<style"));
     assert!(section.contains("data-model=\"iris\" data-version=\"1\""));
 

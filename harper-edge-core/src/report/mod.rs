@@ -37,7 +37,7 @@
 //! | `<button type="button" data-action="acknowledge" data-kind="alert" data-id="ID">` | an alert not acknowledged |
 //!
 //! `data-id` is the record's id (attribute-escaped; read it with `dataset.id`). Each button
-//! sits inside its model's `<section class="he-model" data-model="NAME"
+//! sits inside its model's `<section class="he-model he-report" data-model="NAME"
 //! data-version="VERSION">`. A host listens for clicks on `[data-action]` and calls
 //! `Monitor::approve` / `reject` / `acknowledge` (or its HTTP face) with the id.
 

@@ -15,23 +15,25 @@ use crate::monitor::alert::{AlertStatus, Severity};
 use crate::monitor::retrain::RetrainingStatus;
 use crate::telemetry::{ModelMetrics, QuantileSketch};
 
-/// The report's stylesheet (class names start with `he-`); a host page that embeds
-/// [`render_model_section`] fragments includes it once.
-pub const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;color:#1d1d1d;margin:0;background:#fafafa}\
-main{max-width:1040px;margin:0 auto;padding:16px 20px}\
-h1{font-size:22px}h2{font-size:19px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}h3{font-size:16px;margin-top:24px}\
+/// The report's stylesheet. Every rule is scoped to `.he-report` (the documents' `<main>` and
+/// each model `<section>`) and classes start with `he-`, so a host page (a dashboard, a
+/// notebook cell) that embeds [`render_model_section`] fragments includes it once without
+/// restyling anything else.
+pub const STYLE: &str = ".he-report{font:14px/1.45 system-ui,sans-serif;color:#1d1d1d}\
+main.he-report{max-width:1040px;margin:0 auto;padding:16px 20px}\
+.he-report h1{font-size:22px}.he-report h2{font-size:19px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}.he-report h3{font-size:16px;margin-top:24px}\
 .he-model{background:#fff;border:1px solid #ddd;border-radius:6px;padding:4px 18px 18px;margin:18px 0}\
 .he-summary{display:flex;flex-wrap:wrap;gap:8px 28px;margin:8px 0;padding:0}.he-summary div{min-width:120px}.he-summary dt{font-size:12px;color:#555}.he-summary dd{margin:0;font-size:17px;font-weight:600}\
 .he-chart{margin:10px 0 18px}.he-data summary,.he-more summary{cursor:pointer;color:#0b5394;font-size:13px}\
-table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{padding:3px 9px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}\
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}thead th{background:#f1f1f1}th[data-col]{cursor:pointer}\
-tr.he-bad th,tr.he-bad td{background:#fff3ed}.he-bad-text{color:#a63a00;font-weight:600}.he-ok-text{color:#1b6e3a}\
+.he-report table{border-collapse:collapse;font-size:13px;margin:6px 0}.he-report th,.he-report td{padding:3px 9px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}\
+.he-report .n{text-align:right;font-variant-numeric:tabular-nums}.he-report thead th{background:#f1f1f1}.he-report th[data-col]{cursor:pointer}\
+.he-report tr.he-bad th,.he-report tr.he-bad td{background:#fff3ed}.he-bad-text{color:#a63a00;font-weight:600}.he-ok-text{color:#1b6e3a}\
 .he-note{color:#555;font-size:13px}.he-verdict{font-size:15px;padding:6px 10px;border-left:4px solid #888;background:#f4f4f4}\
-.he-verdict.he-bad{border-color:#D55E00}button[data-action]{font:inherit;font-size:12px;margin:0 4px 0 0}";
+.he-verdict.he-bad{border-color:#D55E00}.he-report button[data-action]{font:inherit;font-size:12px;margin:0 4px 0 0}";
 
 /// The report's script: sorts a table by a clicked (or Enter-pressed) header, numbers by
 /// their `data-v`. The report reads the same without it.
-pub const SCRIPT: &str = "document.querySelectorAll('th[data-col]').forEach(function(h){h.tabIndex=0;\
+pub const SCRIPT: &str = "document.querySelectorAll('.he-report th[data-col]').forEach(function(h){h.tabIndex=0;\
 function s(){var t=h.closest('table'),b=t.tBodies[0],i=+h.dataset.col,d=h.getAttribute('aria-sort')==='ascending'?-1:1;\
 t.querySelectorAll('th[data-col]').forEach(function(o){o.removeAttribute('aria-sort')});h.setAttribute('aria-sort',d>0?'ascending':'descending');\
 Array.from(b.rows).sort(function(x,y){var a=x.cells[i],c=y.cells[i],p=a.dataset.v,q=c.dataset.v;\
@@ -42,9 +44,9 @@ fn document(title: &str, intro: &str, body: &str, options: &RenderOptions) -> St
     let mut out = String::with_capacity(body.len() + STYLE.len() + SCRIPT.len() + 512);
     out.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
     push_escaped(&mut out, title);
-    out.push_str("</title><style>");
+    out.push_str("</title><style>body{margin:0;background:#fafafa}");
     out.push_str(STYLE);
-    out.push_str("</style></head><body><main><h1>");
+    out.push_str("</style></head><body><main class=\"he-report\"><h1>");
     push_escaped(&mut out, title);
     out.push_str("</h1>");
     out.push_str(intro);
@@ -94,7 +96,7 @@ fn section_id(m: &ModelHealth) -> String {
     chart::chart_id(&[&m.model_name, &m.model_version])
 }
 
-/// One model's `<section class="he-model">` (a fragment: no document shell, no style, no
+/// One model's `<section class="he-model he-report">` (a fragment: no document shell, no style, no
 /// script), for a host page that includes [`STYLE`] (and optionally [`SCRIPT`]) itself.
 /// Ids inside are derived from the model name and version, so sections of different models
 /// can share a page.
@@ -104,7 +106,7 @@ pub fn render_model_section(health: &ModelHealth, options: &RenderOptions) -> St
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
-        "<section class=\"he-model\" id=\"{id}\" aria-labelledby=\"{id}-h\" data-model=\"{}\" data-version=\"{}\"><h2 id=\"{id}-h\">Model {}</h2>",
+        "<section class=\"he-model he-report\" id=\"{id}\" aria-labelledby=\"{id}-h\" data-model=\"{}\" data-version=\"{}\"><h2 id=\"{id}-h\">Model {}</h2>",
         escape(&health.model_name),
         escape(&health.model_version),
         escape(&name)
