@@ -268,6 +268,8 @@ export type DistributionSummary =
       max: number
       /** Share of the values in each of the baseline's PSI bins. */
       binProportions: Array<number>
+      /** The baseline's interior PSI bin edges (one fewer than the bins; absent in rows stored before). */
+      binEdges?: Array<number>
     }
   | { kind: 'categorical'; count: number; nulls: number; violations: number; counts: Record<string, number> }
 

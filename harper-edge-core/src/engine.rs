@@ -626,7 +626,7 @@ impl Engine {
     }
 
     /// `name` and version of `reference`: its version, else the newest registered one.
-    fn name_version(&self, reference: &ModelRef) -> Result<(String, String)> {
+    pub(crate) fn name_version(&self, reference: &ModelRef) -> Result<(String, String)> {
         let version = match &reference.version {
             Some(v) => v.clone(),
             None => self.model(reference)?.model_version,

@@ -16,7 +16,7 @@
 //!
 //! Modules, lower never importing higher: [`error`] and [`clock`]; [`tensor`]; [`backend`];
 //! [`registry`] and [`task`]; [`telemetry`] and [`drift`]; [`store`]; [`monitor`];
-//! [`engine`].
+//! [`engine`]; [`report`].
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -29,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod monitor;
 pub mod registry;
+pub mod report;
 pub mod store;
 pub mod task;
 pub mod telemetry;

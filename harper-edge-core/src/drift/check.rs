@@ -313,6 +313,11 @@ pub enum DistributionSummary {
         max: f64,
         /// Share of the valid values in each of the baseline's PSI bins (raw, no epsilon).
         bin_proportions: Vec<f64>,
+        /// The baseline's interior PSI bin edges `e₁ < … < e_E` (bin `i` is `(eᵢ, eᵢ₊₁]`, the
+        /// first and last open-ended), one fewer than `binProportions`; the same in both
+        /// summaries of a feature. Empty in summaries stored before it was added.
+        #[serde(default)]
+        bin_edges: Vec<f64>,
     },
     /// A categorical feature.
     #[serde(rename_all = "camelCase")]
@@ -540,7 +545,16 @@ pub fn check(
     let threads = super::thread_count(config.threads, jobs.len());
     let results =
         super::par_map(&jobs, threads, |&(f, c)| feature_drift(baseline, f, c, rows, config))?;
-    let mut features = results.into_iter().collect::<Result<Vec<_>>>()?;
+    let features = results.into_iter().collect::<Result<Vec<_>>>()?;
+    report_of(features, config)
+}
+
+/// Sorts checked features into report order, counts them and gives the model verdict
+/// (adjusting the p-values by `config.correction` at `config.alpha`).
+pub(crate) fn report_of(
+    mut features: Vec<FeatureDrift>,
+    config: &DriftConfig,
+) -> Result<DriftReport> {
     features.sort_by(|a, b| {
         b.drifted
             .cmp(&a.drifted)
@@ -689,6 +703,7 @@ fn feature_drift(
                         .iter()
                         .map(|&c| c as f64 / ref_total)
                         .collect(),
+                    bin_edges: stats.psi.edges().to_vec(),
                 },
                 DistributionSummary::Numeric {
                     count: rows as u64,
@@ -700,6 +715,7 @@ fn feature_drift(
                     quartiles: quartiles(cur),
                     max: cur[cur.len() - 1],
                     bin_proportions: cur_bins.iter().map(|&c| c as f64 / n).collect(),
+                    bin_edges: stats.psi.edges().to_vec(),
                 },
             )
         }

@@ -44,6 +44,7 @@ pub mod retrain;
 mod scheduler;
 
 pub use notify::{Notification, NotificationKind, WebhookOptions};
+pub(crate) use scheduler::stored_config;
 pub use scheduler::{
     JobKind, JobOutcome, JobRun, Monitor, MonitorOptions, MonitorThread, RuleState, RuleStatus,
     TickReport,

@@ -406,14 +406,7 @@ impl Monitor {
     }
 
     fn layers(&self) -> Result<HashMap<String, Value>> {
-        let records = self.store().records(
-            Table::MonitoringConfig,
-            &RecordQuery { limit: Some(usize::MAX), ..RecordQuery::default() },
-        )?;
-        Ok(records
-            .into_iter()
-            .map(|r| (r.id, r.record.get("config").cloned().unwrap_or_else(config::empty)))
-            .collect())
+        stored_layers(self.store())
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1476,6 +1469,28 @@ impl MonitorThread {
     pub fn stop(mut self) {
         self.thread.shutdown();
     }
+}
+
+/// The stored configuration layers by scope id.
+fn stored_layers(store: &dyn Store) -> Result<HashMap<String, Value>> {
+    let records = store.records(
+        Table::MonitoringConfig,
+        &RecordQuery { limit: Some(usize::MAX), ..RecordQuery::default() },
+    )?;
+    Ok(records
+        .into_iter()
+        .map(|r| (r.id, r.record.get("config").cloned().unwrap_or_else(config::empty)))
+        .collect())
+}
+
+/// The effective configuration of `name:version` as stored, without a [`Monitor`] (what
+/// [`Monitor::effective_config`] answers).
+pub(crate) fn stored_config(
+    store: &dyn Store,
+    name: Option<&str>,
+    version: Option<&str>,
+) -> Result<MonitoringConfig> {
+    effective(&stored_layers(store)?, name, version)
 }
 
 /// The configuration of `name:version` from stored layers.
