@@ -220,7 +220,7 @@ fn monitored_engine() -> (Arc<ManualClock>, Arc<Engine>, Monitor) {
         e.infer_json(&iris, &row(i, 0.0), &InferContext::new()).unwrap();
         clock.advance(Duration::from_millis(500));
     }
-    e.fit_baseline(&iris, None, None, Default::default()).unwrap();
+    e.fit_baseline(&iris, None, None, Default::default(), Default::default()).unwrap();
     m.put_rule_json(
         &json!({"ruleName": "model <drift>", "modelName": "iris", "alertType": "drift",
         "severity": "critical",
