@@ -17,7 +17,7 @@ CARGO_PROFILE := --release
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
         node-setup node-test harper-setup harper-test bench bench-soak bench-peers-python bench-peers-drift \
-        bench-peers-node clean-home
+        bench-drift-power bench-peers-node clean-home
 
 all: test
 
@@ -109,6 +109,22 @@ bench-peers-drift: $(DRIFT_PEERS_VENV)/.ready
 	PATH=$(DRIFT_PEERS_VENV)/bin:$$PATH $(DRIFT_PEERS_VENV)/bin/pip install -q --no-build-isolation \
 		--force-reinstall --no-deps ./bindings-python
 	$(DRIFT_PEERS_VENV)/bin/python benches/peers/drift/report_peers.py
+
+# Power of the default drift verdicts against standard shifts (mean, scale, category shares, a
+# new category) at 1k/10k/100k rows, beside Evidently, scouter and whylogs on the same simulated
+# data (docs/drift-calibration.md). About half an hour on 2 cores; Evidently, the slowest peer,
+# runs 100 trials per cell instead of 200.
+DRIFT_POWER_VENV := $(CACHE)/drift-power-venv
+$(DRIFT_POWER_VENV)/.ready: benches/peers/drift/requirements-power.txt
+	python3 -m venv $(DRIFT_POWER_VENV)
+	$(DRIFT_POWER_VENV)/bin/pip install -q -r benches/peers/drift/requirements-power.txt
+	touch $@
+
+bench-drift-power: $(DRIFT_POWER_VENV)/.ready
+	PATH=$(DRIFT_POWER_VENV)/bin:$$PATH $(DRIFT_POWER_VENV)/bin/pip install -q --no-build-isolation \
+		--force-reinstall --no-deps ./bindings-python
+	$(DRIFT_POWER_VENV)/bin/python benches/peers/drift/power.py --trials 200 --tool-trials evidently=100 \
+		--out-json docs/data/drift-power.json --out-md $(CACHE)/drift-power.md
 
 bench-peers-node: node-setup
 	cd benches/peers/telemetry && npm install --no-audit --no-fund && node node_peers.mjs
