@@ -718,6 +718,67 @@ export interface TickReport {
   rules: Array<RuleStatus>
 }
 
+/** How `engine.modelHealth` / `engine.reportHtml` read a model's health (all optional). */
+export interface HealthQuery {
+  /** Rollup period: `'5min'` (default), `'hourly'` or `'daily'`. */
+  granularity?: '5min' | 'hourly' | 'daily'
+  /** Start of the range (epoch ms, inclusive); default `to` minus 288 periods. */
+  from?: number
+  /** End of the range (epoch ms, exclusive); default just after now. */
+  to?: number
+  /** Newest alert events read in the range (default 200). */
+  maxAlerts?: number
+  /** Correction of the drift check's model verdict (default: the stored monitoring config's). */
+  correction?: 'holm' | 'bh' | 'none'
+}
+
+/** The newest drift check of a model version, rebuilt from its stored rows. */
+export interface DriftSnapshot {
+  timestamp: number
+  report: DriftReport
+  /** The concept-drift row of the check, if any. */
+  concept?: DriftMetrics
+}
+
+/** One model version's health over a time range: what a report shows. */
+export interface ModelHealth {
+  modelName: string
+  modelVersion: string
+  /** When it was collected (epoch ms). */
+  generatedAt: number
+  from: number
+  to: number
+  granularity: '5min' | 'hourly' | 'daily'
+  /** Rollup rows in the range, oldest first (with their `latencySketch`). */
+  rollups: Array<ModelMetrics>
+  drift: DriftSnapshot | null
+  quality: DataQualityMetrics | null
+  /** Alert events fired in the range, newest first. */
+  alerts: Array<AlertEvent>
+  /** Retraining requests waiting for approval, newest first. */
+  retraining: Array<RetrainingRequest>
+}
+
+/** How a report is rendered (all optional). */
+export interface RenderOptions {
+  /** Document title. */
+  title?: string
+  /** Approve / reject / acknowledge buttons (`data-action`, `data-kind`, `data-id`). Default false. */
+  actions?: boolean
+  /** Points per time series at most (default 300). */
+  maxPoints?: number
+  /** Feature charts at most, drifted first (default 50). */
+  maxFeatureCharts?: number
+  /** Charts of the highest-scoring features that did not drift (default 3). */
+  stableFeatureCharts?: number
+  /** Categories per bar chart; the rest summed as "other" (default 12). */
+  maxCategories?: number
+  /** Rows of the drift and data-quality tables at most (default 2000). */
+  maxTableRows?: number
+  /** Include the table-sorting script in documents (default true). */
+  script?: boolean
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -927,6 +988,17 @@ export declare class Engine {
   driftMetrics(model: string, options?: DriftQueryOptions): Array<DriftMetrics>
   /** Stored `DataQualityMetrics` rows, newest first (`driftType` is ignored). */
   dataQuality(model: string, options?: DriftQueryOptions): Array<DataQualityMetrics>
+  /**
+   * The health of a model version (`"name"`: its newest version) from this engine's store:
+   * rollups in the range, the newest drift check and data-quality row, alerts fired in the
+   * range, pending retraining requests. Call `tick()` first for the newest periods.
+   */
+  modelHealth(model: string, query?: HealthQuery): ModelHealth
+  /**
+   * A self-contained HTML document of the health of `models` (`"name"` or
+   * `"name:version"`; default: every registered model's newest version).
+   */
+  reportHtml(models?: Array<string> | null, query?: HealthQuery, options?: RenderOptions): string
   /**
    * Checks a model version for drift split by `options.segment` (a feature such as an A/B
    * arm or cohort): per-segment results with the error rate controlled across all
@@ -1256,6 +1328,13 @@ export interface DriftQueryOptions {
   limit?: number
 }
 
+/**
+ * Rebuilds the newest drift check among stored `DriftMetrics` rows of one model version (a
+ * HarperDB table's rows, in any order), with the model verdict recomputed by
+ * `options.correction` (default `holm`); `null` without rows.
+ */
+export declare function driftSnapshotFromRows(rows: Array<DriftMetrics>, options?: { correction?: 'holm' | 'bh' | 'none' }): DriftSnapshot | null
+
 /** A filter over inference events; results come newest first. */
 export interface EventQuery {
   /** Only events of this model. */
@@ -1527,6 +1606,22 @@ export interface RecordedEvent {
   admission: 'buffered' | 'dropped_oldest' | 'rejected' | 'sampled_out'
 }
 
+/** A drift result as a `<section>` fragment (see `renderHealthSection`). */
+export declare function renderDriftSection(result: DriftResult | EngineDriftResult, options?: RenderOptions): string
+
+/**
+ * One model's `<section>` (a fragment without style or script) for a page that includes
+ * `reportStyle()` (and `reportScript()`) itself; `options.actions` adds approve / reject /
+ * acknowledge buttons (`data-action`, `data-kind`, `data-id`) for the page to wire.
+ */
+export declare function renderHealthSection(health: ModelHealth, options?: RenderOptions): string
+
+/** The report's optional script (sortable tables). */
+export declare function reportScript(): string
+
+/** The report stylesheet (every rule scoped to `.he-report`). */
+export declare function reportStyle(): string
+
 /** Which retraining requests `retrainingRequests()` returns (newest first). */
 export interface RetrainingQueryOptions {
   /** Only this model's. */
@@ -1579,3 +1674,11 @@ export interface SetBaselineOptions {
   /** Where the baseline came from. */
   source?: string
 }
+
+/**
+ * One self-contained HTML document (inline CSS and SVG, no network reference) of `value`:
+ * a drift result (`checkDrift`, `engine.checkDrift`: the drift table, the drifted
+ * features' histograms, data quality), or one `ModelHealth` or an array of them
+ * (`engine.modelHealth`: traffic, drift, quality, alerts, pending retraining requests).
+ */
+export declare function toHtml(value: DriftResult | EngineDriftResult | ModelHealth | Array<ModelHealth>, options?: RenderOptions): string

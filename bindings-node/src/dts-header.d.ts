@@ -717,3 +717,64 @@ export interface TickReport {
   retrainingRequests: Array<RetrainingRequest>
   rules: Array<RuleStatus>
 }
+
+/** How `engine.modelHealth` / `engine.reportHtml` read a model's health (all optional). */
+export interface HealthQuery {
+  /** Rollup period: `'5min'` (default), `'hourly'` or `'daily'`. */
+  granularity?: '5min' | 'hourly' | 'daily'
+  /** Start of the range (epoch ms, inclusive); default `to` minus 288 periods. */
+  from?: number
+  /** End of the range (epoch ms, exclusive); default just after now. */
+  to?: number
+  /** Newest alert events read in the range (default 200). */
+  maxAlerts?: number
+  /** Correction of the drift check's model verdict (default: the stored monitoring config's). */
+  correction?: 'holm' | 'bh' | 'none'
+}
+
+/** The newest drift check of a model version, rebuilt from its stored rows. */
+export interface DriftSnapshot {
+  timestamp: number
+  report: DriftReport
+  /** The concept-drift row of the check, if any. */
+  concept?: DriftMetrics
+}
+
+/** One model version's health over a time range: what a report shows. */
+export interface ModelHealth {
+  modelName: string
+  modelVersion: string
+  /** When it was collected (epoch ms). */
+  generatedAt: number
+  from: number
+  to: number
+  granularity: '5min' | 'hourly' | 'daily'
+  /** Rollup rows in the range, oldest first (with their `latencySketch`). */
+  rollups: Array<ModelMetrics>
+  drift: DriftSnapshot | null
+  quality: DataQualityMetrics | null
+  /** Alert events fired in the range, newest first. */
+  alerts: Array<AlertEvent>
+  /** Retraining requests waiting for approval, newest first. */
+  retraining: Array<RetrainingRequest>
+}
+
+/** How a report is rendered (all optional). */
+export interface RenderOptions {
+  /** Document title. */
+  title?: string
+  /** Approve / reject / acknowledge buttons (`data-action`, `data-kind`, `data-id`). Default false. */
+  actions?: boolean
+  /** Points per time series at most (default 300). */
+  maxPoints?: number
+  /** Feature charts at most, drifted first (default 50). */
+  maxFeatureCharts?: number
+  /** Charts of the highest-scoring features that did not drift (default 3). */
+  stableFeatureCharts?: number
+  /** Categories per bar chart; the rest summed as "other" (default 12). */
+  maxCategories?: number
+  /** Rows of the drift and data-quality tables at most (default 2000). */
+  maxTableRows?: number
+  /** Include the table-sorting script in documents (default true). */
+  script?: boolean
+}

@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod monitor;
 mod monitoring;
+mod report;
 mod segments;
 mod tasks;
 mod telemetry;

@@ -25,6 +25,7 @@ use crate::registry::PyModel;
 use crate::segments::{self, PySegmentedDriftResult};
 use crate::telemetry::{self, PyInferenceEvent, Seconds, TelemetrySettings};
 use crate::tensor;
+use harper_edge_core::report::{self, HealthQuery, ModelHealth, RenderOptions};
 
 /// The default `retention` of stored events: 30 days, in seconds.
 const RETENTION_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
@@ -594,6 +595,86 @@ impl PyEngine {
         PySegmentedDriftResult::new(&report)
     }
 
+    /// The health of a model version (`"name"`: its newest version): rollups of
+    /// `granularity` in `[start, end)` (default: the last 288 periods), the newest drift
+    /// check and data-quality row, alerts fired in the range, pending retraining requests —
+    /// what `report_html` shows — as a dict (camelCase keys, as the Node binding and the
+    /// HarperDB component use it).
+    #[pyo3(signature = (model, *, granularity="5min", start=None, end=None))]
+    fn model_health<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        granularity: &str,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = health_query(py, granularity, start, end)?;
+        let health =
+            py.run_core(|| ModelHealth::collect(&self.inner, &model.parse::<ModelRef>()?, &query))?;
+        json::record_to_py(py, serde_json::to_value(&health))
+    }
+
+    /// One self-contained HTML document (inline CSS and SVG, opens offline) of the health of
+    /// `models` (`"name"` or `"name:version"`; default every registered model): request rate,
+    /// errors and latency over time, the newest drift check with histograms, data quality,
+    /// alerts and pending retraining requests. Open periods are flushed first.
+    #[pyo3(signature = (models=None, *, granularity="5min", start=None, end=None, title=None))]
+    fn report_html<'py>(
+        &self,
+        py: Python<'py>,
+        models: Option<Vec<String>>,
+        granularity: &str,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+        title: Option<String>,
+    ) -> PyResult<String> {
+        let query = health_query(py, granularity, start, end)?;
+        py.run_core(|| {
+            self.inner.flush()?;
+            let references: Vec<ModelRef> = match models {
+                Some(list) => {
+                    list.iter().map(|m| m.parse()).collect::<harper_edge_core::Result<_>>()?
+                }
+                None => {
+                    let mut names: Vec<String> =
+                        self.inner.models()?.into_iter().map(|m| m.model_name).collect();
+                    names.sort();
+                    names.dedup();
+                    names.into_iter().map(|name| ModelRef { name, version: None }).collect()
+                }
+            };
+            let health = references
+                .iter()
+                .map(|r| ModelHealth::collect(&self.inner, r, &query))
+                .collect::<harper_edge_core::Result<Vec<_>>>()?;
+            Ok(report::render_model_page(
+                &health,
+                &RenderOptions { title, ..RenderOptions::default() },
+            ))
+        })
+    }
+
+    /// Writes `report_html(...)` to `path`; returns the number of bytes written.
+    #[pyo3(signature = (path, models=None, *, granularity="5min", start=None, end=None, title=None))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn save_report<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        models: Option<Vec<String>>,
+        granularity: &str,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+        title: Option<String>,
+    ) -> PyResult<usize> {
+        let html = self.report_html(py, models, granularity, start, end, title)?;
+        py.run_core(|| {
+            std::fs::write(&path, &html).map_err(|e| harper_edge_core::Error::io(&path, e))
+        })?;
+        Ok(html.len())
+    }
+
     /// Stored `DriftMetrics` rows of `model` (`"name"` or `"name:version"`), newest first, as
     /// dicts with snake_case keys.
     #[pyo3(signature = (model, *, drift_type=None, start=None, end=None, limit=None))]
@@ -793,4 +874,18 @@ fn drift_query(
         query = query.limit(limit);
     }
     Ok(query)
+}
+
+/// The `HealthQuery` of the keyword arguments (a naive datetime is a `ValueError`, an
+/// unknown granularity an `InvalidInputError`).
+fn health_query(
+    py: Python<'_>,
+    granularity: &str,
+    start: Option<&Bound<'_, PyAny>>,
+    end: Option<&Bound<'_, PyAny>>,
+) -> PyResult<HealthQuery> {
+    let from = start.map(|t| telemetry::timestamp_from_py(t, "start")).transpose()?;
+    let to = end.map(|t| telemetry::timestamp_from_py(t, "end")).transpose()?;
+    let granularity = granularity.parse().map_err(|e| crate::error::to_py_err(py, &e))?;
+    Ok(HealthQuery { granularity, from, to, ..HealthQuery::default() })
 }

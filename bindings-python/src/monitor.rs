@@ -2,6 +2,8 @@
 //! `DriftResult` they return; the columns come from `harper_edge._drift.columns` (numpy
 //! float64 arrays read in place, categorical columns as codes into a category list).
 
+use std::path::PathBuf;
+
 use harper_edge_core::drift::baseline::{
     Baseline, BaselineConfig, Column, FeatureKind, FeatureSchema,
 };
@@ -10,6 +12,7 @@ use harper_edge_core::drift::distance::PsiConfig;
 use harper_edge_core::drift::frame::{Frame, OwnedColumn, OwnedValue};
 use harper_edge_core::drift::quality::{DataQuality, DataQualityMetrics};
 use harper_edge_core::monitor::DriftCheck;
+use harper_edge_core::report::{self, RenderOptions};
 use harper_edge_core::{Error, Timestamp};
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -404,6 +407,9 @@ pub struct PyDriftResult {
     drifted_count: u64,
     drifted_share: f64,
     drifted: bool,
+    /// What the HTML report renders.
+    report: DriftReport,
+    quality: DataQualityMetrics,
 }
 
 impl PyDriftResult {
@@ -415,25 +421,29 @@ impl PyDriftResult {
             drifted_count: check.report.drifted_count,
             drifted_share: check.report.drifted_share,
             drifted: check.drifted(),
+            report: check.report.clone(),
+            quality: check.quality.clone(),
         })
     }
 
     /// A check outside any engine: the quality record keeps its metrics only (no id, model
     /// or timestamp).
     fn from_report(report: &DriftReport, quality: &DataQualityMetrics) -> PyResult<Self> {
-        let mut quality =
+        let mut quality_json =
             serde_json::to_value(quality).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        if let Some(q) = quality.as_object_mut() {
+        if let Some(q) = quality_json.as_object_mut() {
             for key in ["id", "modelName", "modelVersion", "timestamp"] {
                 q.remove(key);
             }
         }
-        let value = serde_json::json!({ "report": report, "quality": quality });
+        let value = serde_json::json!({ "report": report, "quality": quality_json });
         Ok(PyDriftResult {
             value,
             drifted_count: report.drifted_count,
             drifted_share: report.drifted_share,
             drifted: report.drifted_count > 0,
+            report: report.clone(),
+            quality: quality.clone(),
         })
     }
 
@@ -534,6 +544,30 @@ impl PyDriftResult {
         let features = self.features(py)?;
         py.import(pyo3::intern!(py, "harper_edge._drift"))?
             .call_method1(pyo3::intern!(py, "report_frame"), (features,))
+    }
+
+    /// The result as one self-contained HTML document (inline CSS and SVG charts, no network
+    /// reference): the verdicts, the drift table, histograms of the drifted features, data
+    /// quality.
+    #[pyo3(signature = (*, title=None))]
+    fn to_html(&self, title: Option<String>) -> String {
+        let options = RenderOptions { title, ..RenderOptions::default() };
+        report::render_drift_report(&self.report, Some(&self.quality), &options)
+    }
+
+    /// Writes `to_html()` to `path`; returns the number of bytes written.
+    #[pyo3(signature = (path, *, title=None))]
+    fn save_html(&self, py: Python<'_>, path: PathBuf, title: Option<String>) -> PyResult<usize> {
+        let html = self.to_html(title);
+        py.run_core(|| std::fs::write(&path, &html).map_err(|e| Error::io(&path, e)))?;
+        Ok(html.len())
+    }
+
+    /// The report as an HTML fragment with its stylesheet, for Jupyter's rich display.
+    fn _repr_html_(&self) -> String {
+        let options = RenderOptions { script: false, ..RenderOptions::default() };
+        let section = report::render_drift_section(&self.report, Some(&self.quality), &options);
+        format!("<style>{}</style>{section}", report::STYLE)
     }
 
     fn __repr__(&self) -> String {

@@ -17,6 +17,7 @@ use harper_edge_core::drift::segment::{
     ComparedWith, SegmentConfig, SegmentReference, SegmentedBaseline, SegmentedReport,
     check_segments,
 };
+use harper_edge_core::report::{RenderOptions, render_drift_report};
 use harper_edge_core::{Clock as _, Error, Result, SystemClock};
 use serde::Serialize;
 
@@ -92,6 +93,10 @@ pub struct DriftArgs {
     /// but not tested.
     #[arg(long, value_name = "N", default_value_t = 30, requires = "segment")]
     segment_min_rows: u64,
+    /// Also write the report as one self-contained HTML file (drift table, histograms of the
+    /// drifted features, data quality; opens offline).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// The `--json` output.
@@ -171,6 +176,13 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode> {
         if let Some(s) = &segments {
             print!("{}", render_segments(s));
         }
+    }
+    if let Some(path) = &args.html {
+        let title = format!("Drift of {}", args.current.display());
+        let options = RenderOptions { title: Some(title), ..RenderOptions::default() };
+        let html = render_drift_report(&report, Some(&quality), &options);
+        std::fs::write(path, &html).map_err(|e| Error::io(path, e))?;
+        eprintln!("wrote {} ({} bytes)", path.display(), html.len());
     }
     let drifted = report.model.drifted || segments.as_ref().is_some_and(|s| s.model.drifted);
     Ok(if args.fail_on_drift && drifted {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use harper_edge_core::report::{HealthQuery, ModelHealth, RenderOptions, render_model_page};
 use harper_edge_core::{
     Engine, Error, EventQuery, Framework, InferContext, MetricsQuery, ModelMetrics, ModelRef,
     ModelRegistration, Result, Stage, Timestamp,
@@ -103,6 +104,28 @@ enum Command {
     /// configuration.
     #[command(subcommand)]
     Monitor(monitor::MonitorCommand),
+    /// Write a self-contained HTML report (inline SVG, opens offline) of models' health:
+    /// request rate, errors and latency over time, the newest drift check with histograms,
+    /// data quality, alerts and pending retraining requests.
+    Report {
+        /// `NAME` (newest version) or `NAME:VERSION`; default: every registered model.
+        models: Vec<String>,
+        /// The HTML file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Rollup period of the charts: 5min, hourly or daily.
+        #[arg(long, default_value = "5min")]
+        granularity: String,
+        /// Start of the range (RFC 3339 or epoch milliseconds); default 288 periods before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the range (RFC 3339 or epoch milliseconds); default now.
+        #[arg(long)]
+        to: Option<String>,
+        /// The document's title.
+        #[arg(long)]
+        title: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,6 +282,37 @@ fn run_command(engine: Engine, command: Command) -> Result<()> {
         Command::Drift(args) => drift::run(&args).map(drop),
         Command::Alerts(command) => monitor::alerts(engine, command),
         Command::Monitor(command) => monitor::run(engine, command),
+        Command::Report { models, out, granularity, from, to, title } => {
+            // Rollups of the periods still open are written first, so the report is current.
+            engine.flush()?;
+            let query = HealthQuery {
+                granularity: granularity.parse()?,
+                from: from.as_deref().map(parse_time).transpose()?,
+                to: to.as_deref().map(parse_time).transpose()?,
+                ..HealthQuery::default()
+            };
+            let references: Vec<ModelRef> = if models.is_empty() {
+                let mut names: Vec<String> =
+                    engine.models()?.into_iter().map(|m| m.model_name).collect();
+                names.sort();
+                names.dedup();
+                names.into_iter().map(|name| ModelRef { name, version: None }).collect()
+            } else {
+                models.iter().map(|m| m.parse()).collect::<Result<_>>()?
+            };
+            let health = references
+                .iter()
+                .map(|r| ModelHealth::collect(&engine, r, &query))
+                .collect::<Result<Vec<_>>>()?;
+            let html =
+                render_model_page(&health, &RenderOptions { title, ..RenderOptions::default() });
+            std::fs::write(&out, &html).map_err(|e| Error::io(&out, e))?;
+            print_json(&json!({
+                "out": out,
+                "bytes": html.len(),
+                "models": health.iter().map(|h| format!("{}:{}", h.model_name, h.model_version)).collect::<Vec<_>>(),
+            }))
+        }
         // `run` handles `retrain` (its own exit status).
         Command::Retrain(command) => monitor::retrain(engine, command).map(drop),
     }

@@ -96,6 +96,18 @@ fn add_infer_feedback_events_round_trip_matches_reference() {
     assert_eq!(seen, [(Value::from("ann"), 1), (Value::Null, 1)]);
     assert!(users.iter().all(|r| r["segmentKey"] == "userId" && r.get("latencySketch").is_none()));
 
+    // The HTML report of every model: self-contained, the model and its traffic in it.
+    let out = home.path().join("report.html");
+    let written = ok_json_lines(&cli(home.path(), &["report", "--out", out.to_str().unwrap()]));
+    assert_eq!(written[0]["models"], serde_json::json!(["iris:1"]));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written[0]["bytes"].as_u64().unwrap(), html.len() as u64);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("Model iris:1"));
+    assert!(html.contains("<dt>Requests</dt><dd>2</dd>"), "two calls in the summary");
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    let e = err_line(&cli(home.path(), &["report", "nosuch", "--out", out.to_str().unwrap()]));
+    assert!(e.contains("nosuch"), "{e}");
+
     let events = ok_json_lines(&cli(home.path(), &["events", "--model", "iris"]));
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["id"], id);

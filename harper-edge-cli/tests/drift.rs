@@ -546,6 +546,14 @@ fn segments_are_checked_against_their_own_reference_or_the_whole() {
     assert!(text.contains("its reference (300 rows)"), "{text}");
     assert!(text.contains("segment verdict: 1 of 2 segments drifted"), "{text}");
 
+    // The HTML report of the same check: the drifted feature and its verdict, offline.
+    let html_path = dir.path().join("drift.html");
+    let out = cli(&["drift", "--reference", r, "--current", c, "--html", s(&html_path)]);
+    assert!(out.status.success());
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("<title>Drift of ") && html.contains("▲ drifted"), "drift html");
+    assert!(!html.contains("https://"));
+
     // Small segments are listed, not tested.
     let out = ok_json(&cli(&[
         "drift",

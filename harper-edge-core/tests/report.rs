@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use harper_edge_core::drift::baseline::{Baseline, BaselineConfig, Column, FeatureSchema};
 use harper_edge_core::drift::check::{DistributionSummary, DriftConfig, DriftReport, check};
+use harper_edge_core::drift::multiple::Correction;
 use harper_edge_core::drift::quality::DataQuality;
 use harper_edge_core::monitor::config::ConfigScope;
 use harper_edge_core::monitor::retrain::RetrainingStatus;
 use harper_edge_core::monitor::{CurrentData, Monitor, MonitorOptions};
 use harper_edge_core::report::{
-    HealthQuery, ModelHealth, RenderOptions, render_drift_report, render_model_page,
+    DriftSnapshot, HealthQuery, ModelHealth, RenderOptions, render_drift_report, render_model_page,
     render_model_section,
 };
 use harper_edge_core::{
@@ -338,6 +339,25 @@ fn the_collected_drift_view_equals_the_check_that_wrote_the_rows() {
         .unwrap();
     let health = ModelHealth::collect(&e, &host, &HealthQuery::default()).unwrap();
     let snapshot = health.drift.unwrap();
+    // A host that keeps the rows itself rebuilds the same view from them, older checks and
+    // row order notwithstanding.
+    clock.advance(Duration::from_secs(60));
+    let later = e
+        .check_drift(
+            &host,
+            CurrentData::Columns { columns: &current, labels: None },
+            &Default::default(),
+        )
+        .unwrap();
+    let mut rows = checked.rows.clone();
+    rows.extend(later.rows.iter().rev().cloned());
+    let rebuilt = DriftSnapshot::from_rows(&rows, Correction::Holm).unwrap().unwrap();
+    assert_eq!(rebuilt.timestamp, later.timestamp);
+    assert_eq!(rebuilt.report.model, later.report.model);
+    assert_eq!(DriftSnapshot::from_rows(&[], Correction::Holm).unwrap(), None);
+    let mut mixed = rows.clone();
+    mixed[0].model_version = "8".into();
+    assert!(DriftSnapshot::from_rows(&mixed, Correction::Holm).is_err());
     assert_eq!(snapshot.timestamp, checked.timestamp);
     assert_eq!(snapshot.report.model, checked.report.model);
     assert_eq!(snapshot.report.features.len(), 3);

@@ -432,6 +432,48 @@ class Engine:
         ``p < alpha``. ``NotFoundError`` without a baseline; ``InvalidInputError`` for
         an empty window or bad data."""
 
+    def model_health(
+        self,
+        model: str,
+        *,
+        granularity: str = "5min",
+        start: _Time | None = None,
+        end: _Time | None = None,
+    ) -> dict[str, Any]:
+        """The health of a model version (``"name"``: its newest version): rollups of
+        ``granularity`` in ``[start, end)`` (default: the last 288 periods), the newest
+        drift check (rebuilt from its stored rows) and data-quality row, alerts fired in
+        the range and pending retraining requests, as a dict with camelCase keys (the
+        ``ModelHealth`` record the Node binding and the HarperDB component use)."""
+
+    def report_html(
+        self,
+        models: list[str] | None = None,
+        *,
+        granularity: str = "5min",
+        start: _Time | None = None,
+        end: _Time | None = None,
+        title: str | None = None,
+    ) -> str:
+        """One self-contained HTML document of the health of ``models`` (``"name"`` or
+        ``"name:version"``; default every registered model): request rate, error rate and
+        latency p50 / p95 / p99 over time, the newest drift check with histograms of the
+        drifted features, data quality, an alert timeline and pending retraining requests.
+        Inline SVG with labelled charts and data tables; no network reference. Open
+        periods are flushed first."""
+
+    def save_report(
+        self,
+        path: str | os.PathLike[str],
+        models: list[str] | None = None,
+        *,
+        granularity: str = "5min",
+        start: _Time | None = None,
+        end: _Time | None = None,
+        title: str | None = None,
+    ) -> int:
+        """Writes ``report_html(...)`` to ``path``; returns the bytes written."""
+
     def check_drift_segments(
         self,
         model: str,
@@ -708,6 +750,14 @@ class DriftResult:
         """The whole result as JSON, camelCase keys (as stored, and as Node gives it)."""
     def to_pandas(self) -> pd.DataFrame:
         """One row per feature (needs pandas)."""
+    def to_html(self, *, title: str | None = None) -> str:
+        """The result as one self-contained HTML document (inline CSS and SVG charts,
+        opens offline): the verdicts, the drift table, histograms (or category bars) of
+        the drifted features, data quality."""
+    def save_html(self, path: str | os.PathLike[str], *, title: str | None = None) -> int:
+        """Writes ``to_html()`` to ``path``; returns the bytes written."""
+    def _repr_html_(self) -> str:
+        """The report as an HTML fragment with its stylesheet (Jupyter's rich display)."""
 
 def check_drift(
     baseline: Baseline,

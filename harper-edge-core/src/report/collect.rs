@@ -123,22 +123,53 @@ fn newest_drift(
     let rows = engine.drift_metrics(
         &q.between(Some(t), Some(Timestamp::from_millis(t.as_millis() + 1))).limit(usize::MAX),
     )?;
-    let mut concept = None;
-    let mut features = Vec::with_capacity(rows.len());
-    for row in rows {
-        if row.drift_type == DriftType::Concept {
-            concept = Some(row);
-        } else {
-            features.push(feature_of(&row)?);
+    DriftSnapshot::from_rows(&rows, correction)
+}
+
+impl DriftSnapshot {
+    /// Rebuilds the newest drift check among `rows` (stored `DriftMetrics` rows of one model
+    /// version, in any order; older checks' rows are ignored): its features, its concept-drift
+    /// row, and the model verdict recomputed with `correction` (as
+    /// [`ModelHealth::collect`] does). `None` without rows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the rows belong to several model versions;
+    /// [`Error::Storage`] when a stored summary or method is corrupt.
+    pub fn from_rows(
+        rows: &[DriftMetrics],
+        correction: crate::drift::multiple::Correction,
+    ) -> Result<Option<DriftSnapshot>> {
+        let Some(newest) = rows.iter().max_by_key(|r| r.timestamp) else {
+            return Ok(None);
+        };
+        if let Some(other) = rows
+            .iter()
+            .find(|r| r.model_name != newest.model_name || r.model_version != newest.model_version)
+        {
+            return Err(Error::invalid_input(format!(
+                "drift rows of '{}:{}' and '{}:{}' cannot make one check",
+                newest.model_name, newest.model_version, other.model_name, other.model_version
+            )));
         }
+        let t = newest.timestamp;
+        let mut concept = None;
+        let mut features = Vec::new();
+        for row in rows.iter().filter(|r| r.timestamp == t) {
+            if row.drift_type == DriftType::Concept {
+                concept = Some(row.clone());
+            } else {
+                features.push(feature_of(row)?);
+            }
+        }
+        // The check's alpha is the threshold of its p-value features (the configured alpha
+        // unless overridden per feature); 0.05 without any.
+        let alpha =
+            features.iter().find(|f| f.drift_method.uses_p_value()).map_or(0.05, |f| f.threshold);
+        let config = DriftConfig { correction, alpha, ..DriftConfig::default() };
+        let report: DriftReport = report_of(features, &config)?;
+        Ok(Some(DriftSnapshot { timestamp: t, report, concept }))
     }
-    // The check's alpha is the threshold of its p-value features (the configured alpha
-    // unless overridden per feature); 0.05 without any.
-    let alpha =
-        features.iter().find(|f| f.drift_method.uses_p_value()).map_or(0.05, |f| f.threshold);
-    let config = DriftConfig { correction, alpha, ..DriftConfig::default() };
-    let report: DriftReport = report_of(features, &config)?;
-    Ok(Some(DriftSnapshot { timestamp: t, report, concept }))
 }
 
 fn feature_of(row: &DriftMetrics) -> Result<FeatureDrift> {

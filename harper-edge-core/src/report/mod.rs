@@ -9,7 +9,11 @@
 //! - [`render_model_page`] writes a document of one or more models,
 //!   [`render_model_section`] one model's `<section>` alone (for a page the host assembles,
 //!   e.g. a live dashboard, which includes [`STYLE`] and [`SCRIPT`] itself), and
-//!   [`render_drift_report`] a document of a standalone [`DriftReport`].
+//!   [`render_drift_report`] a document of a standalone [`DriftReport`] ([`render_drift_section`]
+//!   the same as a fragment).
+//! - [`DriftSnapshot::from_rows`] rebuilds a drift check from its stored `DriftMetrics` rows,
+//!   so a host that keeps the rows in its own tables (the HarperDB component) builds a
+//!   [`ModelHealth`] itself.
 //!
 //! Rendering is linear in what is shown and bounded by [`RenderOptions`]: long series are
 //! thinned to `max_points` (consecutive periods merged, latency sketches merged exactly), at
@@ -48,7 +52,10 @@ mod render;
 
 use serde::{Deserialize, Serialize};
 
-pub use render::{SCRIPT, STYLE, render_drift_report, render_model_page, render_model_section};
+pub use render::{
+    SCRIPT, STYLE, render_drift_report, render_drift_section, render_model_page,
+    render_model_section,
+};
 
 use crate::clock::Timestamp;
 use crate::drift::check::{DriftMetrics, DriftReport};

@@ -178,16 +178,40 @@ pub fn render_drift_report(
 ) -> String {
     let title = options.title.as_deref().unwrap_or("harper-edge drift report");
     let mut body = String::with_capacity(64 * 1024);
-    body.push_str("<h2>Drift</h2>");
-    drift_body(&mut body, "he-drift", report, options, 3);
-    if let Some(q) = quality {
-        body.push_str("<h2>Data quality</h2>");
-        self::quality(&mut body, q, options);
-    }
+    drift_content(&mut body, report, quality, options);
     let intro = quality.map_or_else(String::new, |q| {
         format!("<p class=\"he-note\">Checked {}.</p>", time(q.timestamp))
     });
     document(title, &intro, &body, options)
+}
+
+/// A drift result as a `<section class="he-drift he-report">` fragment (no document shell,
+/// style or script): what [`render_drift_report`] shows, for a host page or a notebook cell
+/// that includes [`STYLE`] itself.
+pub fn render_drift_section(
+    report: &DriftReport,
+    quality: Option<&DataQualityMetrics>,
+    options: &RenderOptions,
+) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("<section class=\"he-drift he-report\" aria-label=\"Drift report\">");
+    drift_content(&mut out, report, quality, options);
+    out.push_str("</section>");
+    out
+}
+
+fn drift_content(
+    out: &mut String,
+    report: &DriftReport,
+    quality: Option<&DataQualityMetrics>,
+    options: &RenderOptions,
+) {
+    out.push_str("<h2>Drift</h2>");
+    drift_body(out, "he-drift", report, options, 3);
+    if let Some(q) = quality {
+        out.push_str("<h2>Data quality</h2>");
+        self::quality(out, q, options);
+    }
 }
 
 fn verdict(drifted: bool) -> &'static str {
