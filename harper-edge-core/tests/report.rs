@@ -380,3 +380,25 @@ fn the_collected_drift_view_equals_the_check_that_wrote_the_rows() {
     assert_self_contained(&html);
     assert!(html.contains("No rollup in this range"));
 }
+
+#[test]
+fn a_rate_chart_is_labelled_escaped_and_has_its_numbers_in_a_table() {
+    use harper_edge_core::report::{RateRow, rate_chart, render_page};
+    let rows = vec![
+        RateRow { label: "none, n = 1000".into(), values: vec![Some((0.055, 0.031, 0.096)), None] },
+        RateRow {
+            label: "<b>shift</b>".into(),
+            values: vec![Some((1.0, 0.981, 1.0)), Some((0.5, 0.4, 0.6))],
+        },
+    ];
+    let chart =
+        rate_chart("c1", "Power", "two rows", &["ours", "peer <x>"], &rows, Some((0.05, "α")));
+    assert!(chart.contains(r#"role="img""#) && chart.contains(r#"aria-labelledby="c1-t""#));
+    assert!(chart.contains("&lt;b&gt;shift&lt;/b&gt;") && !chart.contains("<b>shift</b>"));
+    assert!(chart.contains("peer &lt;x&gt;"));
+    assert!(chart.contains("<td>5.5 % (3.1 %–9.6 %)</td>"), "{chart}");
+    assert!(chart.contains("<td>n/a</td>"));
+    let page = render_page("Study", &chart, &RenderOptions::default());
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<title>Study</title>"));
+    assert!(!page.contains("http://") && !page.contains("https://"));
+}

@@ -524,3 +524,114 @@ mod tests {
         assert_ne!(a, chart_id(&["<a_b>", "1"]));
     }
 }
+
+/// One row of a [`rate_chart`]: a label and, per series, a rate in `[0, 1]` with its interval
+/// `(rate, low, high)` (`None`: not measured).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateRow {
+    /// The row's label (e.g. a shift and a sample size).
+    pub label: String,
+    /// One entry per series.
+    pub values: Vec<Option<(f64, f64, f64)>>,
+}
+
+/// A dot plot of rates with their intervals: one row per [`RateRow`], one marker (shape,
+/// colour and vertical offset per series) with an interval line for each series, on a 0–100 %
+/// axis; `reference` draws a dashed vertical line (e.g. the nominal false-positive rate α).
+/// Labelled and with a data table like every chart here.
+pub fn rate_chart(
+    id: &str,
+    title: &str,
+    desc: &str,
+    series: &[&str],
+    rows: &[RateRow],
+    reference: Option<(f64, &str)>,
+) -> String {
+    let series = &series[..series.len().min(STYLES.len())];
+    let row_h = 10.0 + 7.0 * series.len() as f64;
+    let height = TOP + 8.0 + row_h * rows.len().max(1) as f64 + BOTTOM;
+    let bottom = height - BOTTOM;
+    let left = 230.0;
+    let x_of = |v: f64| left + (WIDTH - left - RIGHT) * v.clamp(0.0, 1.0);
+    let mut out = String::with_capacity(2048 + rows.len() * series.len() * 200);
+    open(&mut out, id, height, title, desc);
+    let names: Vec<(&str, Option<&str>)> = series.iter().map(|s| (*s, None)).collect();
+    legend(&mut out, &names, &vec![LegendKind::Line; names.len()]);
+    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let x = x_of(t);
+        let _ = write!(out, r#"<path d="M{x:.1} {TOP}V{bottom:.1}" stroke="{GRID}"/>"#);
+        text(&mut out, x, bottom + 14.0, "middle", &super::format::percent(t));
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let y0 = TOP + 8.0 + row_h * i as f64;
+        if i % 2 == 1 {
+            let _ = write!(
+                out,
+                r##"<rect x="{left}" y="{y0:.1}" width="{:.1}" height="{row_h:.1}" fill="#f6f6f6"/>"##,
+                WIDTH - left - RIGHT
+            );
+        }
+        text(&mut out, left - 6.0, y0 + row_h / 2.0 + 4.0, "end", &truncate(&row.label, 40));
+        for (j, (name, value)) in series.iter().zip(&row.values).enumerate() {
+            let Some((rate, low, high)) = *value else { continue };
+            let (color, _, marker) = STYLES[j];
+            let y = y0 + 8.0 + 7.0 * j as f64;
+            out.push_str("<g><title>");
+            push_escaped(
+                &mut out,
+                &format!(
+                    "{}, {name}: {} ({}–{})",
+                    row.label,
+                    super::format::percent(rate),
+                    super::format::percent(low),
+                    super::format::percent(high)
+                ),
+            );
+            let _ = write!(
+                out,
+                r#"</title><path d="M{:.1} {y:.1}H{:.1}" stroke="{color}" stroke-width="1.5"/>"#,
+                x_of(low),
+                x_of(high)
+            );
+            marker.draw(&mut out, x_of(rate), y, 3.2, color);
+            out.push_str("</g>");
+        }
+    }
+    if let Some((r, name)) = reference {
+        // Over the row bands, under nothing: drawn last.
+        let x = x_of(r);
+        let _ = write!(
+            out,
+            r#"<path d="M{x:.1} {TOP}V{bottom:.1}" stroke="{AXIS}" stroke-dasharray="4 3"><title>"#
+        );
+        push_escaped(&mut out, name);
+        out.push_str("</title></path>");
+        text(&mut out, x, TOP - 2.0, "middle", name);
+    }
+    let _ = write!(out, r#"<path d="M{left} {bottom:.1}H{:.1}" stroke="{AXIS}"/>"#, WIDTH - RIGHT);
+    text(&mut out, WIDTH - RIGHT, bottom + 29.0, "end", "share of trials flagged");
+    let mut header = vec!["row"];
+    header.extend(series.iter().copied());
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![r.label.clone()];
+            cells.extend(r.values.iter().map(|v| {
+                v.map_or_else(
+                    || "n/a".to_string(),
+                    |(rate, low, high)| {
+                        format!(
+                            "{} ({}–{})",
+                            super::format::percent(rate),
+                            super::format::percent(low),
+                            super::format::percent(high)
+                        )
+                    },
+                )
+            }));
+            cells
+        })
+        .collect();
+    close(&mut out, title, &header, &table);
+    out
+}

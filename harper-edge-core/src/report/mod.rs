@@ -52,9 +52,10 @@ mod render;
 
 use serde::{Deserialize, Serialize};
 
+pub use chart::{RateRow, rate_chart};
 pub use render::{
     SCRIPT, STYLE, render_drift_report, render_drift_section, render_model_page,
-    render_model_section,
+    render_model_section, render_page,
 };
 
 use crate::clock::Timestamp;

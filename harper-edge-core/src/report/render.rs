@@ -40,6 +40,14 @@ Array.from(b.rows).sort(function(x,y){var a=x.cells[i],c=y.cells[i],p=a.dataset.
 return d*(p!==undefined&&q!==undefined?p-q:a.textContent.localeCompare(c.textContent))}).forEach(function(r){b.appendChild(r)})}\
 h.addEventListener('click',s);h.addEventListener('keydown',function(e){if(e.key==='Enter')s()})});";
 
+/// A self-contained document around `body` (HTML the caller built — e.g. from
+/// [`super::rate_chart`] figures — and is responsible for escaping): the report's stylesheet,
+/// a `<main class="he-report">` with `title` as its heading, and the sorting script when
+/// `options.script`.
+pub fn render_page(title: &str, body: &str, options: &RenderOptions) -> String {
+    document(title, "", body, options)
+}
+
 fn document(title: &str, intro: &str, body: &str, options: &RenderOptions) -> String {
     let mut out = String::with_capacity(body.len() + STYLE.len() + SCRIPT.len() + 512);
     out.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
