@@ -16,7 +16,7 @@ export PATH := $(VENV)/bin:$(PATH)
 CARGO_PROFILE := --release
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
-        node-setup node-test harper-setup harper-test bench bench-soak bench-peers-python bench-peers-drift \
+        node-setup node-test harper-setup browser-setup harper-test bench bench-soak bench-peers-python bench-peers-drift \
         bench-drift-power bench-peers-node clean-home
 
 all: test
@@ -70,7 +70,12 @@ node-test: node-setup
 harper-setup:
 	cd examples/harper-component && npm install --no-audit --no-fund
 
-harper-test: harper-setup
+# Debian's chromium for the component's browser tests (test/dashboard.test.mjs), installed only
+# when missing; playwright-core drives it (no browser download).
+browser-setup:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+harper-test: harper-setup browser-setup
 	cd examples/harper-component && node --test test/
 
 bench:
@@ -125,6 +130,7 @@ bench-drift-power: $(DRIFT_POWER_VENV)/.ready
 		--force-reinstall --no-deps ./bindings-python
 	$(DRIFT_POWER_VENV)/bin/python benches/peers/drift/power.py --trials 200 --tool-trials evidently=100 \
 		--out-json docs/data/drift-power.json --out-md $(CACHE)/drift-power.md
+	cargo run --release -q -p harper-edge-benches --bin drift_study_html -- docs/data/drift-power.json docs/drift-study.html
 
 bench-peers-node: node-setup
 	cd benches/peers/telemetry && npm install --no-audit --no-fund && node node_peers.mjs

@@ -182,20 +182,13 @@ impl Engine {
         sync(|| {
             let query = health_query(&query)?;
             let references: Vec<ModelRef> = if convert::is_nullish(&models) {
-                let mut names: Vec<String> =
-                    self.engine.models()?.into_iter().map(|m| m.model_name).collect();
-                names.sort();
-                names.dedup();
-                names.into_iter().map(|name| ModelRef { name, version: None }).collect()
+                Vec::new()
             } else {
                 let list: Vec<String> =
                     convert::decode(&models, "models", "an array of model names")?;
                 list.iter().map(|m| m.parse()).collect::<CoreResult<_>>()?
             };
-            let health = references
-                .iter()
-                .map(|r| ModelHealth::collect(&self.engine, r, &query))
-                .collect::<CoreResult<Vec<_>>>()?;
+            let health = ModelHealth::collect_many(&self.engine, &references, &query)?;
             Ok(report::render_model_page(&health, &render_options(&options)?))
         })
     }

@@ -632,22 +632,12 @@ impl PyEngine {
         let query = health_query(py, granularity, start, end)?;
         py.run_core(|| {
             self.inner.flush()?;
-            let references: Vec<ModelRef> = match models {
-                Some(list) => {
-                    list.iter().map(|m| m.parse()).collect::<harper_edge_core::Result<_>>()?
-                }
-                None => {
-                    let mut names: Vec<String> =
-                        self.inner.models()?.into_iter().map(|m| m.model_name).collect();
-                    names.sort();
-                    names.dedup();
-                    names.into_iter().map(|name| ModelRef { name, version: None }).collect()
-                }
-            };
-            let health = references
+            let references: Vec<ModelRef> = models
                 .iter()
-                .map(|r| ModelHealth::collect(&self.inner, r, &query))
-                .collect::<harper_edge_core::Result<Vec<_>>>()?;
+                .flatten()
+                .map(|m| m.parse())
+                .collect::<harper_edge_core::Result<_>>()?;
+            let health = ModelHealth::collect_many(&self.inner, &references, &query)?;
             Ok(report::render_model_page(
                 &health,
                 &RenderOptions { title, ..RenderOptions::default() },

@@ -9,6 +9,8 @@ import { threadId } from 'node:worker_threads'
 
 import { Baseline, Engine, Monitor, combineMetrics, outcomeMatches, segmentRollups } from 'harper-edge'
 
+import { dashboardPage, dashboardQuery, dashboardSections, htmlResponse } from './dashboard.js'
+
 const MODEL_PATH =
   process.env.HARPER_EDGE_MODEL_PATH ??
   fileURLToPath(new URL('../../tests/data/iris_logreg.onnx', import.meta.url))
@@ -1007,3 +1009,38 @@ export const monitoring = {
   rules: MonitoringRules,
   config: MonitoringConfigResource,
 }
+
+// ------------------------------------------------------------------------------------------
+// The live dashboard (dashboard.js): HTML pages rendered by harper-edge's report renderer from
+// the replicated tables, so every worker and node's records are shown.
+
+/**
+ * - `GET /dashboard[?granularity=&from=&to=&model=&refresh=]` → an HTML page (text/html): one
+ *   section per registered model version (the Model table; `model` = a name or name:version
+ *   keeps those), traffic, drift, data quality, alerts and pending retraining requests, with
+ *   approve / reject / acknowledge buttons that call the monitoring endpoints. `granularity`
+ *   5min (default), hourly or daily; `from` / `to` epoch ms or ISO 8601 (default the 288
+ *   periods before now); the page refreshes its sections every `refresh` seconds (default 10,
+ *   0: never).
+ * - `GET /dashboard/sections[?granularity=&from=&to=&model=]` → the sections alone (an HTML
+ *   fragment), which the page fetches to refresh itself.
+ *
+ * A bad parameter is a 400 `{ error, code }` as elsewhere.
+ */
+class Dashboard extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length > 1 || (path.length === 1 && path[0] !== 'sections')) {
+        throw noEndpoint('GET', '/dashboard', target, 'try /dashboard or /dashboard/sections')
+      }
+      const query = dashboardQuery(target, time)
+      const sections = await dashboardSections(tables, query, log())
+      return htmlResponse(path.length === 1 ? sections : dashboardPage(sections, query, target))
+    })
+  }
+}
+
+export const dashboard = Dashboard

@@ -385,11 +385,11 @@ fn p_value(p: f64) -> String {
 /// The human-readable report: the feature table, the summary line, the data-quality block.
 fn render(report: &DriftReport, quality: &DataQualityMetrics, current: &Path) -> String {
     let header = ["feature", "kind", "method", "score", "p-value", "PSI", "drifted"];
-    let rows: Vec<[String; 7]> = report
+    let rows: Vec<Vec<String>> = report
         .features
         .iter()
         .map(|f| {
-            [
+            vec![
                 f.feature_name.clone(),
                 f.kind.as_str().to_string(),
                 f.drift_method.as_str().to_string(),
@@ -400,30 +400,8 @@ fn render(report: &DriftReport, quality: &DataQualityMetrics, current: &Path) ->
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &[&str]| {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            // Text columns left-aligned, numbers right-aligned.
-            let _ = if i < 3 || i == 6 {
-                write!(text, "{cell:<w$}  ")
-            } else {
-                write!(text, "{cell:>w$}  ")
-            };
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&header);
-    for row in &rows {
-        line(&row.each_ref().map(String::as_str));
-    }
+    // Text columns left-aligned, numbers right-aligned.
+    let mut out = text_table(&header, &rows, &[3, 4, 5]);
     let n = report.features.len();
     let _ = writeln!(
         out,
@@ -481,7 +459,7 @@ fn render(report: &DriftReport, quality: &DataQualityMetrics, current: &Path) ->
 /// The segment table: one line per segment, then the verdict across segments.
 fn render_segments(report: &SegmentedReport) -> String {
     let header = ["segment", "rows", "compared with", "drifted features", "min adj. p", "drifted"];
-    let rows: Vec<[String; 6]> = report
+    let rows: Vec<Vec<String>> = report
         .segments
         .iter()
         .map(|s| {
@@ -502,7 +480,7 @@ fn render_segments(report: &SegmentedReport) -> String {
                 (None, Some(why)) => format!("not tested: {why}"),
                 (None, None) => "-".to_string(),
             };
-            [
+            vec![
                 s.segment.clone().unwrap_or_else(|| "(null)".to_string()),
                 s.rows.to_string(),
                 compared,
@@ -512,29 +490,8 @@ fn render_segments(report: &SegmentedReport) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
     let mut out = format!("\ndrift by segment of '{}':\n", report.key);
-    let mut line = |cells: &[&str]| {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            let _ = if i == 1 || i == 4 {
-                write!(text, "{cell:>w$}  ")
-            } else {
-                write!(text, "{cell:<w$}  ")
-            };
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&header);
-    for row in &rows {
-        line(&row.each_ref().map(String::as_str));
-    }
+    out.push_str(&text_table(&header, &rows, &[1, 4]));
     if report.omitted_segments > 0 {
         let _ = writeln!(
             out,
@@ -554,5 +511,34 @@ fn render_segments(report: &SegmentedReport) -> String {
         m.tested,
         m.alpha
     );
+    out
+}
+
+/// A plain-text table: a header line, then one line per row; columns as wide as their widest
+/// cell, those in `right` right-aligned, the others left-aligned.
+fn text_table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, (cell, &w)) in cells.zip(&widths).enumerate() {
+            let _ = if right.contains(&i) {
+                write!(text, "{cell:>w$}  ")
+            } else {
+                write!(text, "{cell:<w$}  ")
+            };
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
     out
 }

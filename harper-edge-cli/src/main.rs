@@ -291,19 +291,9 @@ fn run_command(engine: Engine, command: Command) -> Result<()> {
                 to: to.as_deref().map(parse_time).transpose()?,
                 ..HealthQuery::default()
             };
-            let references: Vec<ModelRef> = if models.is_empty() {
-                let mut names: Vec<String> =
-                    engine.models()?.into_iter().map(|m| m.model_name).collect();
-                names.sort();
-                names.dedup();
-                names.into_iter().map(|name| ModelRef { name, version: None }).collect()
-            } else {
-                models.iter().map(|m| m.parse()).collect::<Result<_>>()?
-            };
-            let health = references
-                .iter()
-                .map(|r| ModelHealth::collect(&engine, r, &query))
-                .collect::<Result<Vec<_>>>()?;
+            let references: Vec<ModelRef> =
+                models.iter().map(|m| m.parse()).collect::<Result<_>>()?;
+            let health = ModelHealth::collect_many(&engine, &references, &query)?;
             let html =
                 render_model_page(&health, &RenderOptions { title, ..RenderOptions::default() });
             std::fs::write(&out, &html).map_err(|e| Error::io(&out, e))?;

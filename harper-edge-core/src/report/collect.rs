@@ -108,6 +108,31 @@ impl ModelHealth {
     }
 }
 
+impl ModelHealth {
+    /// [`ModelHealth::collect`] for each of `references`, in order; without any, for the
+    /// newest version of every registered model, by name.
+    ///
+    /// # Errors
+    ///
+    /// As [`ModelHealth::collect`].
+    pub fn collect_many(
+        engine: &Engine,
+        references: &[ModelRef],
+        query: &HealthQuery,
+    ) -> Result<Vec<ModelHealth>> {
+        if !references.is_empty() {
+            return references.iter().map(|r| ModelHealth::collect(engine, r, query)).collect();
+        }
+        let mut names: Vec<String> = engine.models()?.into_iter().map(|m| m.model_name).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| ModelHealth::collect(engine, &ModelRef { name, version: None }, query))
+            .collect()
+    }
+}
+
 /// The newest check's rows (all rows of the newest timestamp), rebuilt into a report.
 fn newest_drift(
     engine: &Engine,
