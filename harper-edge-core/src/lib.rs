@@ -30,6 +30,7 @@ pub mod error;
 pub mod monitor;
 pub mod registry;
 pub mod report;
+mod retry;
 pub mod store;
 pub mod task;
 pub mod telemetry;
