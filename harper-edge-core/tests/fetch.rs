@@ -295,6 +295,27 @@ fn a_dropped_connection_is_resumed_with_a_range_request() {
 }
 
 #[test]
+fn a_weak_etag_is_not_used_for_if_range() {
+    let body = payload(20_000);
+    let last_modified = "Wed, 21 Oct 2015 07:28:00 GMT";
+    let reply = |drop_after| Reply {
+        headers: vec![
+            ("etag".into(), "W/\"v1\"".into()),
+            ("last-modified".into(), last_modified.into()),
+        ],
+        drop_after,
+        ..Reply::ok(&body).ranges()
+    };
+    let server = Server::start(vec![reply(Some(5_000)), reply(None)]);
+    let f = fixture();
+    let file = f.get(&format!("{}/m.bin", server.url), &fast()).unwrap();
+
+    assert_eq!(std::fs::read(&file.blob.path).unwrap(), body);
+    assert_eq!(server.requests()[1].headers["if-range"], last_modified);
+    assert_eq!(file.provenance.revision.as_deref(), Some(last_modified));
+}
+
+#[test]
 fn a_server_that_ignores_range_makes_the_download_restart() {
     let body = payload(150_000);
     let server = Server::start(vec![
@@ -557,6 +578,10 @@ fn a_directory_tree_is_imported_file_by_file() {
     );
     assert!(files.iter().all(|f| f.provenance.source == SourceKind::Fs));
     assert_eq!(progress.last(), Some(&(70_006, Some(70_006))));
+
+    // One file through a symlink keeps the name asked for.
+    let linked = import(&f, root.path(), "minilm/vocab.txt").unwrap();
+    assert_eq!(linked[0].name, "vocab.txt");
 
     // One file, by an absolute path inside the root.
     let one = import(&f, root.path(), canonical_root.join("minilm/config.json").to_str().unwrap())

@@ -115,8 +115,11 @@ impl FsSource {
         let meta = fs::metadata(&resolved).map_err(|e| Error::io(&resolved, e))?;
         let mut entries = Vec::new();
         if meta.is_file() {
-            let name = resolved
+            // The name asked for, not the target of a symlink.
+            let name = self
+                .path
                 .file_name()
+                .or_else(|| resolved.file_name())
                 .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
             entries.push(Entry { name, path: resolved, size: meta.len() });
             Ok((root, entries, true))

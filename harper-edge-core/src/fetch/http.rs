@@ -201,7 +201,9 @@ fn attempt<'h>(
     let header = |name: &str| {
         response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).map(String::from)
     };
-    let validator = header("etag").or_else(|| header("last-modified"));
+    // If-Range takes a strong validator only: a weak ETag falls back to Last-Modified.
+    let validator =
+        header("etag").filter(|e| !e.starts_with("W/")).or_else(|| header("last-modified"));
     let content_length = header("content-length").and_then(|v| v.parse::<u64>().ok());
     match status {
         200 => {
