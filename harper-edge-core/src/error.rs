@@ -116,6 +116,11 @@ pub enum Error {
     Network {
         /// What failed, naming the endpoint.
         message: String,
+        /// The HTTP status of the answer, when the server answered.
+        status: Option<u16>,
+        /// Whether the same request may succeed later (connection errors, timeouts, 429, 5xx);
+        /// false for answers that will not change (401, 403, other 4xx).
+        retryable: bool,
         /// The client's own error, when it has one.
         #[source]
         source: Option<BoxError>,
@@ -280,6 +285,35 @@ impl Error {
             Error::Storage { .. } => ErrorKind::Storage,
             Error::Internal { .. } => ErrorKind::Internal,
         }
+    }
+
+    /// Whether retrying the same operation later may succeed: true only for
+    /// [`Error::Network`] errors marked retryable (connection failures, timeouts, HTTP 429 and
+    /// 5xx answers).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use harper_edge_core::Error;
+    ///
+    /// assert!(Error::network("GET http://127.0.0.1/ timed out", None, true).is_retryable());
+    /// assert!(!Error::not_found("url", "http://127.0.0.1/x").is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Network { retryable: true, .. })
+    }
+
+    /// The HTTP status behind a [`Error::Network`] error, when the server answered.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Network { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// Shorthand for [`Error::Network`] without a source error.
+    pub fn network(message: impl Into<String>, status: Option<u16>, retryable: bool) -> Self {
+        Error::Network { message: message.into(), status, retryable, source: None }
     }
 
     /// Shorthand for [`Error::InvalidInput`].

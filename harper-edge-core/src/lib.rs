@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Modules, lower never importing higher: [`error`] and [`clock`]; [`tensor`]; [`backend`];
-//! [`registry`] and [`task`]; [`telemetry`] and [`drift`]; [`store`]; [`monitor`];
+//! [`registry`], [`task`] and [`fetch`]; [`telemetry`] and [`drift`]; [`store`]; [`monitor`];
 //! [`engine`]; [`report`].
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -27,9 +27,11 @@ pub mod clock;
 pub mod drift;
 pub mod engine;
 pub mod error;
+pub mod fetch;
 pub mod monitor;
 pub mod registry;
 pub mod report;
+mod retry;
 pub mod store;
 pub mod task;
 pub mod telemetry;

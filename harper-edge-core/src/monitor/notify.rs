@@ -3,8 +3,9 @@
 //! A webhook receives `POST <url>` with `content-type: application/json` and the body
 //! `{"kind": "fired" | "resolved", "alert": <AlertEvent>}`. A 2xx answer delivers it.
 //! Connection errors, timeouts, 429 and 5xx answers are retried up to
-//! [`WebhookOptions::retries`] times, waiting an exponential backoff with full jitter
-//! (`initial_backoff · 2^attempt`, capped at `max_backoff`) or the server's `Retry-After`
+//! [`WebhookOptions::retries`] times, waiting an exponential backoff with jitter (a
+//! random share between half and all of `initial_backoff · 2^attempt`, capped at
+//! `max_backoff`) or the server's `Retry-After`
 //! (seconds or an HTTP date, capped at `max_retry_after`); other 4xx answers fail at once.
 //! Deliveries run on one background thread per monitor, so a slow endpoint never delays a
 //! tick; each outcome is written into the event's `notifications`.
@@ -20,6 +21,7 @@ use crate::background::StopFlag;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::monitor::alert::AlertEvent;
+use crate::retry::{Backoff, retry_after};
 
 /// Whether an alert started or ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -117,17 +119,6 @@ enum Attempt {
     Fail(String),
 }
 
-fn retry_after(value: &str, cap: Duration) -> Option<Duration> {
-    let value = value.trim();
-    let wait = if let Ok(secs) = value.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let at = httpdate::parse_http_date(value).ok()?;
-        at.duration_since(SystemTime::now()).unwrap_or_default()
-    };
-    Some(wait.min(cap))
-}
-
 fn attempt(agent: &ureq::Agent, url: &str, body: &str, options: &WebhookOptions) -> Attempt {
     let response = agent
         .post(url)
@@ -144,7 +135,7 @@ fn attempt(agent: &ureq::Agent, url: &str, body: &str, options: &WebhookOptions)
                     .headers()
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry_after(v, options.max_retry_after));
+                    .and_then(|v| retry_after(v, SystemTime::now(), options.max_retry_after));
                 Attempt::Retry(format!("HTTP {status}"), wait)
             } else {
                 Attempt::Fail(format!("HTTP {status} (not retried)"))
@@ -154,22 +145,6 @@ fn attempt(agent: &ureq::Agent, url: &str, body: &str, options: &WebhookOptions)
     }
 }
 
-/// The backoff before retry `n` (1-based): full jitter over `initial · 2^(n−1)`, capped.
-fn backoff(options: &WebhookOptions, n: u32, rng: &mut u64) -> Duration {
-    let exp = options.initial_backoff.saturating_mul(1u32 << (n - 1).min(20));
-    let cap = exp.min(options.max_backoff);
-    // SplitMix64 step: jitter needs no cryptographic randomness.
-    *rng = rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *rng;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    #[allow(clippy::cast_precision_loss)]
-    let share = (z >> 11) as f64 / (1u64 << 53) as f64;
-    // At least half the exponential step, so retries really spread out.
-    cap.mul_f64(0.5 + 0.5 * share)
-}
-
 /// POSTs `body` to `url` with retries (blocking).
 pub(crate) fn deliver(url: &str, body: &str, options: &WebhookOptions, stop: &StopFlag) -> Outcome {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -177,9 +152,7 @@ pub(crate) fn deliver(url: &str, body: &str, options: &WebhookOptions, stop: &St
         .http_status_as_error(false)
         .build()
         .into();
-    let nanos =
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let mut rng = u64::from(std::process::id()) << 32 ^ u64::from(nanos) ^ body.len() as u64;
+    let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -190,7 +163,7 @@ pub(crate) fn deliver(url: &str, body: &str, options: &WebhookOptions, stop: &St
                 if attempts > options.retries {
                     return Outcome { delivered: false, attempts, error: Some(e) };
                 }
-                let wait = wait.unwrap_or_else(|| backoff(options, attempts, &mut rng));
+                let wait = wait.unwrap_or_else(|| backoff.wait(attempts));
                 if stop.wait(wait) {
                     return Outcome {
                         delivered: false,
@@ -303,33 +276,4 @@ pub(crate) fn wall_now() -> Timestamp {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     Timestamp::from_millis(ms)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates_and_is_capped() {
-        let cap = Duration::from_secs(60);
-        assert_eq!(retry_after("3", cap), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after("3600", cap), Some(cap));
-        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-        let d = retry_after(&soon, cap).unwrap();
-        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", cap), Some(Duration::ZERO));
-        assert_eq!(retry_after("soon", cap), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped_with_jitter() {
-        let o =
-            WebhookOptions::default().backoff(Duration::from_millis(100), Duration::from_secs(1));
-        let mut rng = 7;
-        for n in 1..=8 {
-            let step = Duration::from_millis(100 * (1 << (n - 1))).min(Duration::from_secs(1));
-            let b = backoff(&o, n, &mut rng);
-            assert!(b >= step / 2 && b <= step, "retry {n}: {b:?} vs {step:?}");
-        }
-    }
 }

@@ -1,5 +1,3 @@
-use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -11,14 +9,13 @@ use crate::drift::check::DriftMetrics;
 use crate::drift::quality::DataQualityMetrics;
 use crate::drift::records::{DriftQuery, LabelCounts, ModelBaseline};
 use crate::error::{Error, Result};
+use crate::fetch::ContentStore;
 use crate::registry::{Model, ModelFile, sha256_hex};
 use crate::store::{Expect, MonitorRecord, OutboxEntry, RecordQuery, Store, Table};
 use crate::telemetry::{EventQuery, InferenceEvent, MetricsQuery, ModelMetrics};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "harper-edge.db";
-/// Folder of the content-addressed model files inside the data directory.
-pub const MODELS_DIR: &str = "models";
 
 /// Schema migrations, applied in order; `PRAGMA user_version` holds how many have run.
 /// Records are stored whole as JSON beside the columns queries filter on, so a new optional
@@ -140,6 +137,7 @@ impl SqliteOptions {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     dir: PathBuf,
+    files: ContentStore,
     outbox: bool,
 }
 
@@ -161,8 +159,7 @@ impl SqliteStore {
     /// As [`SqliteStore::open`].
     pub fn open_with(dir: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        let models = dir.join(MODELS_DIR);
-        fs::create_dir_all(&models).map_err(|e| Error::io(&models, e))?;
+        let files = ContentStore::open(&dir)?;
         let path = dir.join(DATABASE_FILE);
         let mut conn = Connection::open(&path)
             .map_err(|e| Error::storage(format!("cannot open '{}'", path.display()), e))?;
@@ -170,7 +167,7 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrate(&mut conn)?;
-        Ok(SqliteStore { conn: Mutex::new(conn), dir, outbox: options.outbox })
+        Ok(SqliteStore { conn: Mutex::new(conn), dir, files, outbox: options.outbox })
     }
 
     /// The data directory.
@@ -187,28 +184,6 @@ impl SqliteStore {
         // rusqlite rolls back an open transaction when it is dropped, so a connection whose
         // holder panicked is still consistent.
         self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn file_path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(MODELS_DIR).join(sha256)
-    }
-
-    fn write_file(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.file_path(sha256);
-        if path.is_file() {
-            return Ok(());
-        }
-        let tmp = self.dir.join(MODELS_DIR).join(format!(".{sha256}.{}.tmp", uuid::Uuid::new_v4()));
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io(&path, e)
-        })
     }
 
     fn append_outbox(
@@ -328,7 +303,9 @@ impl Store for SqliteStore {
                 message: format!("file of model '{}' does not match its sha256", model.id),
             });
         }
-        self.write_file(&model.sha256, file)?;
+        if !self.files.contains(&model.sha256) {
+            self.files.put_bytes(file)?;
+        }
         let record = serde_json::to_string(model)?;
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -371,12 +348,7 @@ impl Store for SqliteStore {
     }
 
     fn model_file(&self, sha256: &str) -> Result<ModelFile> {
-        let path = self.file_path(sha256);
-        if sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()) && path.is_file() {
-            Ok(ModelFile::Path(path))
-        } else {
-            Err(Error::not_found("model file", sha256))
-        }
+        self.files.get(sha256).map(|blob| ModelFile::Path(blob.path))
     }
 
     fn insert_event(&self, event: &InferenceEvent) -> Result<()> {
