@@ -2,7 +2,11 @@
 //! rates under no drift, per scenario and sample sizes, written as a Markdown table.
 //!
 //! `cargo run --release -p harper-edge-benches --bin drift_calibration -- [--trials N]
-//! [--max-n N] [--out FILE]` (defaults: 2,000 trials per cell, sizes up to 100,000, stdout).
+//! [--min-n N] [--max-n N] [--only TEXT] [--out FILE]` (defaults: 2,000 trials per cell,
+//! cells whose larger sample is up to 100,000 rows, every scenario, stdout; `--only` keeps the
+//! scenarios whose name contains TEXT). `--min-n 1000000 --max-n 1000000` runs the
+//! million-row cells alone; the model of 20 features stops at 100,000 rows there (20 features
+//! × 1M rows × 2,000 trials is about two hours on two cores).
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -13,6 +17,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));
     let trials: u64 = value("--trials").map(|v| v.parse()).transpose()?.unwrap_or(2000);
     let max_n: usize = value("--max-n").map(|v| v.parse()).transpose()?.unwrap_or(100_000);
+    let min_n: usize = value("--min-n").map(|v| v.parse()).transpose()?.unwrap_or(0);
+    // `--only TEXT`: the scenarios whose name contains TEXT (e.g. `categorical`).
+    let only = value("--only").cloned().unwrap_or_default();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let scenarios = [
         Scenario::Continuous,
@@ -32,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (1_000, 100_000),
         (100_000, 1_000),
         (1_000_000, 1_000_000),
+        (10_000, 1_000_000),
     ];
     let all = [Verdict::Default, Verdict::PsiCalibrated, Verdict::JsCalibrated, Verdict::PsiFixed];
     let mut out = String::new();
@@ -43,8 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = writeln!(out, "|---|---:|---:|---:|{}---|", "---:|".repeat(all.len()));
     let started = Instant::now();
     let mut failures = 0;
-    for scenario in &scenarios {
-        for (n, m) in sizes.into_iter().filter(|&(n, m)| n.max(m) <= max_n) {
+    for scenario in scenarios.iter().filter(|s| s.name().contains(only.as_str())) {
+        let largest =
+            if matches!(scenario, Scenario::Model20) { max_n.min(100_000) } else { max_n };
+        for (n, m) in sizes.into_iter().filter(|&(n, m)| (min_n..=largest).contains(&n.max(m))) {
             let t = Instant::now();
             let seed = 0x5EED ^ (n as u64) << 20 ^ m as u64;
             let r = run_cell(scenario, n, m, trials, seed, threads);
@@ -71,6 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if ok { "yes" } else { "**no**" }
             );
             eprintln!("{} {n}x{m}: {:.1} s", scenario.name(), t.elapsed().as_secs_f64());
+            // Each row as it is done too: a long run keeps what it measured if stopped.
+            eprintln!("{}", out.lines().last().unwrap_or_default());
         }
     }
     let _ = writeln!(
