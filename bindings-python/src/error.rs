@@ -159,9 +159,20 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let base = py.get_type::<HarperEdgeError>();
     base.setattr("code", BASE_CODE)?;
-    m.add("HarperEdgeError", base)?;
+    m.add("HarperEdgeError", &base)?;
     for kind in ErrorKind::ALL {
         let class = exception_type(py, kind);
+        // A kind the binding has no class for falls back to the base class: registering it
+        // would overwrite the base's `code` and alias the base under the new name. Fail the
+        // import instead, so a new core kind cannot ship without its Python class.
+        if class.is(&base) {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "harper_edge has no exception class for the core error kind {} ({}): add one in \
+                 bindings-python/src/error.rs",
+                kind.python_class(),
+                kind.code()
+            )));
+        }
         class.setattr("code", kind.code())?;
         m.add(kind.python_class(), class)?;
     }

@@ -121,3 +121,10 @@ def test_store_in_a_file_is_io_error(tmp_path: Path) -> None:
         harper_edge.Engine.open(tmp_path / "file")
     assert type(info.value) in (harper_edge.IoError, harper_edge.StorageError)
     assert info.value.code in ("HARPER_EDGE_IO", "HARPER_EDGE_STORAGE")
+
+
+def test_the_base_class_keeps_its_own_code() -> None:
+    # Every core kind has a class of its own (the import fails otherwise), so none of them
+    # overwrote the base's code.
+    assert harper_edge.HarperEdgeError.code == "HARPER_EDGE_ERROR"
+    assert all(getattr(harper_edge, name) is not harper_edge.HarperEdgeError for name in KINDS)
