@@ -212,6 +212,7 @@ impl Source for FsSource {
                 if n == 0 {
                     break;
                 }
+                fetcher.check_cancelled(&entry.path.display().to_string())?;
                 if writer.len() + n as u64 > options.max_bytes {
                     return Err(too_large(&entry.path, writer.len() + n as u64, options.max_bytes));
                 }

@@ -145,6 +145,7 @@ pub(crate) fn download(
     let mut failures = 0u32;
     throttle.report(0, None);
     loop {
+        fetcher.check_cancelled(&redact(url))?;
         let before = state.writer.len();
         let headers = options.headers.iter().chain(headers);
         match attempt(&agent, url, headers, options, fetcher, &mut state, &mut throttle) {
@@ -159,7 +160,7 @@ pub(crate) fn download(
                     return Err(e);
                 }
                 let wait = wait.unwrap_or_else(|| backoff.wait(failures));
-                fetcher.sleeper.sleep(wait);
+                fetcher.wait(wait);
             }
         }
     }
@@ -316,6 +317,7 @@ fn attempt<'h>(
                 ));
             }
         };
+        fetcher.check_cancelled(&shown).map_err(Failure::Fatal)?;
         let done = state.writer.len() + n as u64;
         if done > options.max_bytes {
             return Err(Failure::Fatal(too_large(&shown, done, options.max_bytes)));

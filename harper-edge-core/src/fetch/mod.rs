@@ -20,9 +20,10 @@
 mod content;
 mod fs;
 mod http;
+pub mod jobs;
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -231,6 +232,62 @@ pub trait Source: fmt::Debug + Send + Sync {
 pub trait Sleeper: Send + Sync + fmt::Debug {
     /// Waits `d`.
     fn sleep(&self, d: Duration);
+
+    /// Waits `d`, or less when `cancel` is cancelled meanwhile. The default does not wait
+    /// at all for a token already cancelled, and otherwise waits like [`Sleeper::sleep`].
+    fn sleep_unless_cancelled(&self, d: Duration, cancel: &CancelToken) {
+        if !cancel.is_cancelled() {
+            self.sleep(d);
+        }
+    }
+}
+
+/// A flag that stops a running fetch: the download checks it before each attempt, after
+/// each read and during each retry wait, and then fails with [`Error::Io`] of kind
+/// [`std::io::ErrorKind::Interrupted`], removing its temporary file. Clones share the flag.
+///
+/// # Examples
+///
+/// ```
+/// use harper_edge_core::fetch::CancelToken;
+///
+/// let token = CancelToken::new();
+/// let seen_by_the_fetch = token.clone();
+/// token.cancel();
+/// assert!(seen_by_the_fetch.is_cancelled());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken {
+    flag: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl CancelToken {
+    /// A token not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels: every clone sees it, and waits in [`CancelToken::wait`] end.
+    pub fn cancel(&self) {
+        let (lock, cv) = &*self.flag;
+        *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        cv.notify_all();
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.flag.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits up to `d`, returning early (with `true`) when the token is cancelled.
+    pub fn wait(&self, d: Duration) -> bool {
+        let (lock, cv) = &*self.flag;
+        let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = cv
+            .wait_timeout_while(guard, d, |cancelled| !*cancelled)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard
+    }
 }
 
 /// Sleeps the calling thread ([`std::thread::sleep`]).
@@ -240,6 +297,10 @@ pub struct ThreadSleeper;
 impl Sleeper for ThreadSleeper {
     fn sleep(&self, d: Duration) {
         std::thread::sleep(d);
+    }
+
+    fn sleep_unless_cancelled(&self, d: Duration, cancel: &CancelToken) {
+        cancel.wait(d);
     }
 }
 
@@ -299,12 +360,44 @@ pub struct Fetcher {
     store: ContentStore,
     clock: Arc<dyn Clock>,
     sleeper: Arc<dyn Sleeper>,
+    cancel: Option<CancelToken>,
 }
 
 impl Fetcher {
     /// A fetcher into `store`, on the system clock, sleeping the calling thread.
     pub fn new(store: ContentStore) -> Self {
-        Fetcher { store, clock: Arc::new(SystemClock), sleeper: Arc::new(ThreadSleeper) }
+        Fetcher {
+            store,
+            clock: Arc::new(SystemClock),
+            sleeper: Arc::new(ThreadSleeper),
+            cancel: None,
+        }
+    }
+
+    /// Stops its fetches when `cancel` is cancelled (see [`CancelToken`]).
+    #[must_use]
+    pub fn with_cancel(mut self, cancel: CancelToken) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    /// Fails with the cancellation error when the fetcher's token is cancelled.
+    pub(crate) fn check_cancelled(&self, what: &str) -> Result<()> {
+        match &self.cancel {
+            Some(c) if c.is_cancelled() => Err(Error::io(
+                what,
+                std::io::Error::new(std::io::ErrorKind::Interrupted, "the fetch was cancelled"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits `d` through the sleeper, cut short by cancellation.
+    pub(crate) fn wait(&self, d: Duration) {
+        match &self.cancel {
+            Some(c) => self.sleeper.sleep_unless_cancelled(d, c),
+            None => self.sleeper.sleep(d),
+        }
     }
 
     /// Uses `clock` for [`Provenance::fetched_at`] and for `Retry-After` dates.

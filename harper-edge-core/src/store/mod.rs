@@ -48,6 +48,8 @@ pub enum Table {
     RetrainingRequest,
     /// [`crate::monitor::config::StoredConfig`] records (one per scope).
     MonitoringConfig,
+    /// [`crate::fetch::jobs::FetchJob`] records (one per model version).
+    FetchJob,
 }
 
 impl Table {
@@ -64,6 +66,7 @@ impl Table {
             Table::AlertEvent => "AlertEvent",
             Table::RetrainingRequest => "RetrainingRequest",
             Table::MonitoringConfig => "MonitoringConfig",
+            Table::FetchJob => "FetchJob",
         }
     }
 
@@ -79,6 +82,7 @@ impl Table {
             "AlertEvent" => Some(Table::AlertEvent),
             "RetrainingRequest" => Some(Table::RetrainingRequest),
             "MonitoringConfig" => Some(Table::MonitoringConfig),
+            "FetchJob" => Some(Table::FetchJob),
             _ => None,
         }
     }
@@ -93,7 +97,7 @@ impl std::str::FromStr for Table {
             crate::Error::invalid_input(format!(
                 "unknown table '{s}' (expected Model, InferenceEvent, ModelMetrics, \
                  DriftBaseline, DriftMetrics, DataQualityMetrics, AlertRule, AlertEvent, \
-                 RetrainingRequest or MonitoringConfig)"
+                 RetrainingRequest, MonitoringConfig or FetchJob)"
             ))
         })
     }
@@ -122,12 +126,12 @@ pub struct OutboxEntry {
     pub created_at: Timestamp,
 }
 
-/// A monitoring record (alert rule, alert event, retraining request, monitoring config) as
-/// the store keeps it: the whole record as JSON beside the fields queries filter on.
+/// A monitoring record (alert rule, alert event, retraining request, monitoring config, fetch
+/// job) as the store keeps it: the whole record as JSON beside the fields queries filter on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonitorRecord {
-    /// Which table ([`Table::AlertRule`], [`Table::AlertEvent`], [`Table::RetrainingRequest`]
-    /// or [`Table::MonitoringConfig`]).
+    /// Which table ([`Table::AlertRule`], [`Table::AlertEvent`], [`Table::RetrainingRequest`],
+    /// [`Table::MonitoringConfig`] or [`Table::FetchJob`]).
     pub table: Table,
     /// Primary key.
     pub id: String,
