@@ -443,15 +443,19 @@ fn group_rows(key: Column<'_>) -> Result<Groups> {
     let mut index: HashMap<String, Vec<u32>> = HashMap::new();
     let mut null = Vec::new();
     for i in 0..n {
-        let value = match key.get(i as usize) {
-            Some(Value::Text(s)) => s.to_string(),
-            Some(Value::Number(x)) => number_category(x),
+        let rows = match key.get(i as usize) {
+            // A category already seen costs a lookup, not an allocation per row.
+            Some(Value::Text(s)) => match index.get_mut(s) {
+                Some(rows) => rows,
+                None => index.entry(s.to_string()).or_default(),
+            },
+            Some(Value::Number(x)) => index.entry(number_category(x)).or_default(),
             _ => {
                 null.push(i);
                 continue;
             }
         };
-        index.entry(value).or_default().push(i);
+        rows.push(i);
     }
     Ok(Groups { named: index.into_iter().collect(), null })
 }
