@@ -20,6 +20,7 @@ use crate::drift::segment::{
     SegmentConfig, SegmentReference, SegmentedBaseline, SegmentedReport, check_segments,
 };
 use crate::error::{Error, Result};
+use crate::fetch::jobs::{FetchQueue, QueueOptions};
 use crate::monitor::{self, CurrentData, DriftCheck, DriftCheckConfig, WindowInfo};
 use crate::registry::{Model, ModelFile, ModelRef, ModelRegistration, sha256_hex};
 use crate::store::{MemoryStore, OutboxEntry, SqliteStore, Store};
@@ -31,6 +32,8 @@ use crate::telemetry::{
     outcome_matches, segment_rollups,
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
+
+mod models;
 
 /// Environment variable naming the data directory.
 pub const HOME_ENV: &str = "HARPER_EDGE_HOME";
@@ -75,6 +78,8 @@ pub struct EngineBuilder {
     clock: Option<Arc<dyn Clock>>,
     telemetry: TelemetryConfig,
     tick_interval: Option<Duration>,
+    data_dir: Option<PathBuf>,
+    fetch: QueueOptions,
 }
 
 impl Default for EngineBuilder {
@@ -84,6 +89,8 @@ impl Default for EngineBuilder {
             clock: None,
             telemetry: TelemetryConfig::default(),
             tick_interval: Some(DEFAULT_TICK_INTERVAL),
+            data_dir: None,
+            fetch: QueueOptions::default(),
         }
     }
 }
@@ -107,6 +114,21 @@ impl EngineBuilder {
     #[must_use]
     pub fn telemetry(mut self, config: TelemetryConfig) -> Self {
         self.telemetry = config;
+        self
+    }
+
+    /// The data directory fetched model files are stored in (`<dir>/models/<sha256>`);
+    /// [`Engine::open`] sets it to its home. Without one, [`Engine::fetch_queue`] fails.
+    #[must_use]
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// How many fetch jobs download at once (default 3).
+    #[must_use]
+    pub fn fetch_concurrency(mut self, concurrency: usize) -> Self {
+        self.fetch.concurrency = concurrency;
         self
     }
 
@@ -144,6 +166,9 @@ impl EngineBuilder {
             ticker,
             loaded: RwLock::default(),
             newest: RwLock::default(),
+            data_dir: self.data_dir,
+            fetch_options: self.fetch,
+            fetch: std::sync::Mutex::default(),
         })
     }
 }
@@ -181,6 +206,10 @@ pub struct Engine {
     /// Model name → its newest version and when the store last said so: a call without a
     /// version does not query the store each time.
     newest: RwLock<HashMap<String, (String, Instant)>>,
+    data_dir: Option<PathBuf>,
+    fetch_options: QueueOptions,
+    /// The fetch queue, started on first use.
+    fetch: std::sync::Mutex<Option<Arc<FetchQueue>>>,
 }
 
 /// The most stored calls [`Engine::fit_baseline`] reads (the newest of the period).
@@ -282,8 +311,8 @@ impl Engine {
     ///
     /// As [`SqliteStore::open`].
     pub fn open(home: impl AsRef<Path>) -> Result<Self> {
-        let store = SqliteStore::open(home)?;
-        Self::builder().store(Arc::new(store)).build()
+        let store = SqliteStore::open(home.as_ref())?;
+        Self::builder().store(Arc::new(store)).data_dir(home.as_ref()).build()
     }
 
     /// The data directory: `$HARPER_EDGE_HOME`, else `./.harper-edge`.
@@ -347,44 +376,18 @@ impl Engine {
     /// [`Error::BackendNotCompiled`] when its backend is not in this build;
     /// [`Error::Conflict`] when `name:version` exists with a different file.
     pub fn register_model(&self, registration: ModelRegistration) -> Result<Model> {
-        let bytes = registration.validate_and_read()?;
-        let id = format!("{}:{}", registration.name(), registration.version());
-        let sha256 = sha256_hex(&bytes);
-        if let Some(existing) = self.store.model(registration.name(), registration.version())? {
-            return if existing.sha256 == sha256 {
-                Ok(existing)
-            } else {
-                Err(Error::Conflict {
-                    message: format!("model '{id}' already exists with a different file"),
-                })
-            };
+        let (model, session) = models::register(&self.store, &self.clock, &registration)?;
+        if let Some(session) = session {
+            let series = self.recorder.series(&model.model_name, &model.model_version)?;
+            self.cache().insert(
+                model.id.clone(),
+                Arc::new(Loaded { model: model.clone(), session, series }),
+            );
+            self.newest
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(model.model_name.clone(), (model.model_version.clone(), Instant::now()));
         }
-        let backend = backend::for_framework(registration.framework())?;
-        let session = backend.load(&ModelSpec::new(
-            &id,
-            registration.framework(),
-            ModelSource::Bytes(&bytes),
-        ))?;
-        let model = Model {
-            id: id.clone(),
-            model_name: registration.name().to_string(),
-            model_version: registration.version().to_string(),
-            framework: registration.framework(),
-            stage: registration.stage_value(),
-            blob_size: bytes.len() as u64,
-            sha256,
-            input_schema: session.inputs().to_vec(),
-            output_schema: session.outputs().to_vec(),
-            metadata: registration.metadata_value().clone(),
-            uploaded_at: self.clock.now(),
-        };
-        self.store.insert_model(&model, &bytes)?;
-        let series = self.recorder.series(&model.model_name, &model.model_version)?;
-        self.cache().insert(id, Arc::new(Loaded { model: model.clone(), session, series }));
-        self.newest
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(model.model_name.clone(), (model.model_version.clone(), Instant::now()));
         Ok(model)
     }
 

@@ -29,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod fetch;
 pub mod monitor;
+pub mod profile;
 pub mod registry;
 pub mod report;
 mod retry;
@@ -41,7 +42,7 @@ pub use backend::{Backend, Framework, Session};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::{BaselineOptions, Engine, EngineBuilder, InferContext, Prediction};
 pub use error::{Error, ErrorKind, Result};
-pub use registry::{Model, ModelRef, ModelRegistration, Stage};
+pub use registry::{Model, ModelFilter, ModelRef, ModelRegistration, Stage};
 pub use store::{MemoryStore, OutboxEntry, SqliteStore, Store, Table};
 pub use telemetry::{
     EventQuery, Granularity, InferenceEvent, MetricsQuery, ModelMetrics, Observation, Overflow,

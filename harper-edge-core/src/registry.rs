@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::backend::Framework;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::fetch::{FileRecord, Provenance};
 use crate::tensor::TensorInfo;
 
 /// Lifecycle stage of a model (the original design's Milestone C stages).
@@ -91,6 +92,55 @@ pub struct Model {
     pub metadata: Value,
     /// When the model was registered.
     pub uploaded_at: Timestamp,
+    /// Where the model file came from, when it was fetched (source, reference, revision,
+    /// variant, sha256, size, fetchedAt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+    /// Every file of a fetched model — the model file and its companions (tokenizer.json,
+    /// config.json, …) — each stored by its sha256 in the data directory. Empty for a model
+    /// registered from one local file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRecord>,
+}
+
+impl Model {
+    /// The metadata's `taskType`, when it has one.
+    pub fn task_type(&self) -> Option<&str> {
+        self.metadata.get("taskType").and_then(Value::as_str)
+    }
+}
+
+/// Which models [`crate::Engine::list_models`] returns: every field set must match.
+///
+/// # Examples
+///
+/// ```
+/// use harper_edge_core::registry::ModelFilter;
+/// use harper_edge_core::{Framework, Stage};
+///
+/// let filter = ModelFilter { framework: Some(Framework::Onnx), stage: Some(Stage::Production), ..Default::default() };
+/// assert!(filter.name.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelFilter {
+    /// Model name.
+    pub name: Option<String>,
+    /// Framework.
+    pub framework: Option<Framework>,
+    /// The metadata's `taskType`.
+    pub task_type: Option<String>,
+    /// Lifecycle stage.
+    pub stage: Option<Stage>,
+}
+
+impl ModelFilter {
+    /// Whether `model` passes the filter.
+    pub fn matches(&self, model: &Model) -> bool {
+        self.name.as_ref().is_none_or(|n| *n == model.model_name)
+            && self.framework.is_none_or(|f| f == model.framework)
+            && self.task_type.as_deref().is_none_or(|t| model.task_type() == Some(t))
+            && self.stage.is_none_or(|s| s == model.stage)
+    }
 }
 
 /// A reference to a model: `name` (the newest version) or `name:version`.
@@ -202,6 +252,8 @@ pub struct ModelRegistration {
     stage: Stage,
     metadata: Value,
     source: Option<RegistrationSource>,
+    provenance: Option<Provenance>,
+    files: Vec<FileRecord>,
 }
 
 impl ModelRegistration {
@@ -214,7 +266,33 @@ impl ModelRegistration {
             stage: Stage::default(),
             metadata: Value::Object(serde_json::Map::new()),
             source: None,
+            provenance: None,
+            files: Vec::new(),
         }
+    }
+
+    /// Records where the model file came from ([`Model::provenance`]).
+    #[must_use]
+    pub fn provenance(mut self, provenance: Provenance) -> Self {
+        self.provenance = Some(provenance);
+        self
+    }
+
+    /// Records the model's stored files ([`Model::files`]).
+    #[must_use]
+    pub fn files(mut self, files: Vec<FileRecord>) -> Self {
+        self.files = files;
+        self
+    }
+
+    /// The recorded provenance.
+    pub fn provenance_value(&self) -> Option<&Provenance> {
+        self.provenance.as_ref()
+    }
+
+    /// The recorded files.
+    pub fn files_value(&self) -> &[FileRecord] {
+        &self.files
     }
 
     /// Reads the model from the file at `path`.

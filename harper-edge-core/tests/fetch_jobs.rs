@@ -282,6 +282,7 @@ fn a_job_left_downloading_by_a_dead_process_completes_on_the_next_start() {
             started_at: Some(Timestamp::from_millis(START)),
             finished_at: None,
             result: None,
+            registration: None,
         };
         store.put_records(&[job.to_record().unwrap()], &[]).unwrap();
         job

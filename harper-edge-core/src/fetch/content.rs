@@ -137,6 +137,20 @@ impl ContentStore {
     }
 
     /// A new temporary file in the store's folder, hashed as it is written.
+    /// Deletes the file with this sha256; returns whether it was there.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when it exists and cannot be removed.
+    pub fn remove(&self, sha256: &str) -> Result<bool> {
+        let Some(path) = self.path(sha256) else { return Ok(false) };
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
     pub(crate) fn writer(&self) -> Result<BlobWriter> {
         let path = self.dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
         let file = File::options()

@@ -97,6 +97,11 @@ fn special(path: &Path, meta: &Metadata) -> Error {
 
 impl FsSource {
     /// The canonical root and the entries to import, every path checked.
+    /// The files an import would take, as `(name, size)`, checked as the import checks them.
+    pub(crate) fn list(&self) -> Result<Vec<(String, u64)>> {
+        Ok(self.resolve()?.1.into_iter().map(|e| (e.name, e.size)).collect())
+    }
+
     fn resolve(&self) -> Result<(PathBuf, Vec<Entry>, bool)> {
         let root = canonical(&self.root)?;
         if self.path.components().any(|c| c == Component::ParentDir) {
@@ -203,29 +208,12 @@ impl Source for FsSource {
         throttle.report(0, Some(total));
         let mut done = 0u64;
         let mut fetched = Vec::with_capacity(entries.len());
-        let mut buf = vec![0u8; 64 * 1024];
         for entry in entries {
-            let mut file = File::open(&entry.path).map_err(|e| Error::io(&entry.path, e))?;
-            let mut writer = fetcher.store.writer()?;
-            loop {
-                let n = file.read(&mut buf).map_err(|e| Error::io(&entry.path, e))?;
-                if n == 0 {
-                    break;
-                }
-                fetcher.check_cancelled(&entry.path.display().to_string())?;
-                if writer.len() + n as u64 > options.max_bytes {
-                    return Err(too_large(&entry.path, writer.len() + n as u64, options.max_bytes));
-                }
-                writer.write(&buf[..n])?;
-                done += n as u64;
-                throttle.report(done, Some(total));
-            }
-            let blob = writer.commit(expected.as_deref()).map_err(|e| match e {
-                Error::Integrity { message } => Error::Integrity {
-                    message: format!("import of '{}': {message}", entry.path.display()),
-                },
-                other => other,
-            })?;
+            let blob =
+                import(fetcher, &entry.path, options.max_bytes, expected.as_deref(), &mut |n| {
+                    done += n;
+                    throttle.report(done, Some(total));
+                })?;
             let reference = entry.path.display().to_string();
             let provenance = fetcher.provenance(options, SourceKind::Fs, reference, None, &blob);
             fetched.push(Fetched { name: entry.name, blob, provenance });
@@ -233,6 +221,38 @@ impl Source for FsSource {
         throttle.finish(done, Some(done));
         Ok(fetched)
     }
+}
+
+/// Copies the regular file at `path` into the fetcher's content store, hashing it on the way;
+/// `on_read` is told how many bytes each read added.
+pub(crate) fn import(
+    fetcher: &Fetcher,
+    path: &Path,
+    max_bytes: u64,
+    expected: Option<&str>,
+    on_read: &mut dyn FnMut(u64),
+) -> Result<super::Blob> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut writer = fetcher.store.writer()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        fetcher.check_cancelled(&path.display().to_string())?;
+        if writer.len() + n as u64 > max_bytes {
+            return Err(too_large(path, writer.len() + n as u64, max_bytes));
+        }
+        writer.write(&buf[..n])?;
+        on_read(n as u64);
+    }
+    writer.commit(expected).map_err(|e| match e {
+        Error::Integrity { message } => {
+            Error::Integrity { message: format!("import of '{}': {message}", path.display()) }
+        }
+        other => other,
+    })
 }
 
 fn too_large(path: &Path, size: u64, max: u64) -> Error {

@@ -128,16 +128,7 @@ pub(crate) fn download(
     progress: &mut Progress<'_>,
 ) -> Result<(Blob, Option<String>)> {
     let expected = options.expected()?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(options.connect_timeout))
-        .timeout_per_read(Some(options.read_timeout))
-        .http_status_as_error(false)
-        .user_agent(options.user_agent.as_str())
-        // Bytes as stored: a transparently decompressed body would not match the sha256 or
-        // the size the server announced.
-        .accept_encoding("identity")
-        .build()
-        .into();
+    let agent = agent(options);
     let mut writer = fetcher.store.writer()?;
     let mut state = State { writer: &mut writer, total: None, validator: None };
     let mut throttle = Throttle::new(progress, options.progress_interval);
@@ -174,6 +165,55 @@ pub(crate) fn download(
         other => other,
     })?;
     Ok((blob, revision))
+}
+
+fn agent(options: &FetchOptions) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(options.connect_timeout))
+        .timeout_per_read(Some(options.read_timeout))
+        .http_status_as_error(false)
+        .user_agent(options.user_agent.as_str())
+        // Bytes as stored: a transparently decompressed body would not match the sha256 or
+        // the size the server announced.
+        .accept_encoding("identity")
+        .build()
+        .into()
+}
+
+/// What a `HEAD` request says about `url`: its size and revision (`ETag`, else
+/// `Last-Modified`), each when the server tells. A server that does not allow `HEAD` (405,
+/// 501) gives neither.
+pub(crate) fn head(url: &str, options: &FetchOptions) -> Result<(Option<u64>, Option<String>)> {
+    let shown = redact(url);
+    let mut request = agent(options).head(url);
+    for (name, value) in &options.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let response = request.call().map_err(|e| match request_failure(&shown, e) {
+        Failure::Fatal(e) | Failure::Retry(e, _) => e,
+    })?;
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).map(String::from)
+    };
+    match status {
+        200..=299 => Ok((
+            header("content-length").and_then(|v| v.parse().ok()),
+            header("etag").or_else(|| header("last-modified")),
+        )),
+        405 | 501 => Ok((None, None)),
+        404 | 410 => Err(Error::not_found("file", &shown)),
+        _ => Err(Error::Network {
+            message: format!("HEAD {shown} answered HTTP {status}"),
+            status: Some(status),
+            retryable: status == 408 || status == 429 || status >= 500,
+            source: None,
+        }),
+    }
+}
+
+pub(crate) fn file_name_of(url: &str) -> String {
+    file_name(&redact(url))
 }
 
 fn attempt<'h>(

@@ -37,10 +37,14 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CancelToken, FetchOptions, Fetched, Fetcher, FsSource, HttpSource, Provenance, Source,
+    CancelToken, FetchOptions, Fetched, Fetcher, FileRecord, FsSource, HfSource, HttpSource, Source,
 };
+use serde_json::Value;
+
+use crate::backend::Framework;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::registry::Stage;
 use crate::store::{Expect, MonitorRecord, RecordQuery, Store, Table};
 
 /// What to fetch, as a job records it (serde: `{"kind": "http", "url": …}` or
@@ -62,6 +66,21 @@ pub enum SourceSpec {
         /// The path below it.
         path: String,
     },
+    /// A Hugging Face Hub repository ([`HfSource`]); the token is not part of it (it comes
+    /// from `HF_TOKEN` or the cache when the job runs, or from the submitting process).
+    Hf {
+        /// `org/name`.
+        repo: String,
+        /// Branch, tag or commit (default `main`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<String>,
+        /// Files to fetch (default: chosen by the variant, see [`crate::fetch::select_files`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<String>,
+        /// The Hub's base URL (default `HF_ENDPOINT`, else the public Hub).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+    },
 }
 
 impl SourceSpec {
@@ -80,17 +99,101 @@ impl SourceSpec {
         SourceSpec::Fs { root: root.into(), path: path.into() }
     }
 
-    fn source(&self) -> Result<Box<dyn Source>> {
-        Ok(match self {
-            SourceSpec::Http { url } => Box::new(HttpSource::new(url.clone())?),
-            SourceSpec::Fs { root, path } => Box::new(FsSource::new(root, path.as_str())),
+    /// A Hugging Face repository at `main`, files chosen by variant.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `repo` is not a repository id.
+    pub fn hf(repo: impl Into<String>) -> Result<Self> {
+        let source = HfSource::new(repo)?;
+        Ok(SourceSpec::Hf {
+            repo: source.repo().to_string(),
+            revision: None,
+            files: Vec::new(),
+            endpoint: None,
         })
     }
 
-    fn shown(&self) -> String {
+    /// Parses the short forms a command line or profile uses: `hf:org/name[@revision]`
+    /// (also `hf://…`), an `http://` or `https://` URL, or a path on this machine (its
+    /// directory is the import root, so `..` cannot leave it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty string, a bad repository id or URL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use harper_edge_core::fetch::jobs::SourceSpec;
+    ///
+    /// let s = SourceSpec::parse("hf:sentence-transformers/all-MiniLM-L6-v2@main")?;
+    /// assert!(matches!(s, SourceSpec::Hf { ref revision, .. } if revision.as_deref() == Some("main")));
+    /// assert!(matches!(SourceSpec::parse("https://example.com/m.onnx")?, SourceSpec::Http { .. }));
+    /// assert!(matches!(SourceSpec::parse("models/iris.onnx")?, SourceSpec::Fs { .. }));
+    /// # Ok::<(), harper_edge_core::Error>(())
+    /// ```
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(Error::invalid_input("an empty model source"));
+        }
+        if let Some(rest) = s.strip_prefix("hf://").or_else(|| s.strip_prefix("hf:")) {
+            let (repo, revision) = match rest.split_once('@') {
+                Some((repo, rev)) if !rev.is_empty() => (repo, Some(rev.to_string())),
+                Some((repo, _)) => (repo, None),
+                None => (rest, None),
+            };
+            let SourceSpec::Hf { repo, files, endpoint, .. } = SourceSpec::hf(repo)? else {
+                unreachable!("SourceSpec::hf builds an Hf spec")
+            };
+            return Ok(SourceSpec::Hf { repo, revision, files, endpoint });
+        }
+        if s.starts_with("http://") || s.starts_with("https://") {
+            return SourceSpec::http(s);
+        }
+        let path = std::path::Path::new(s);
+        let name = path.file_name().ok_or_else(|| {
+            Error::invalid_input(format!("'{s}' does not name a file or directory"))
+        })?;
+        let root = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(SourceSpec::Fs { root, path: name.to_string_lossy().into_owned() })
+    }
+
+    pub(crate) fn source(&self) -> Result<Box<dyn Source>> {
+        Ok(match self {
+            SourceSpec::Http { url } => Box::new(HttpSource::new(url.clone())?),
+            SourceSpec::Fs { root, path } => Box::new(FsSource::new(root, path.as_str())),
+            SourceSpec::Hf { .. } => Box::new(self.hf_source()?),
+        })
+    }
+
+    pub(crate) fn hf_source(&self) -> Result<HfSource> {
+        let SourceSpec::Hf { repo, revision, files, endpoint } = self else {
+            return Err(Error::invalid_input("not a Hugging Face source"));
+        };
+        let mut source = HfSource::new(repo.clone())?.files(files.iter().cloned());
+        if let Some(revision) = revision {
+            source = source.revision(revision.clone());
+        }
+        if let Some(endpoint) = endpoint {
+            source = source.endpoint(endpoint.clone());
+        }
+        Ok(source)
+    }
+
+    /// How the source is shown in messages (a URL without its query or user info).
+    pub fn shown(&self) -> String {
         match self {
             SourceSpec::Http { url } => super::http::redact(url),
             SourceSpec::Fs { root, path } => format!("{}/{path}", root.display()),
+            SourceSpec::Hf { repo, revision, .. } => match revision {
+                Some(r) => format!("hf:{repo}@{r}"),
+                None => format!("hf:{repo}"),
+            },
         }
     }
 }
@@ -157,26 +260,113 @@ impl From<&Error> for JobError {
     }
 }
 
-/// One fetched file of a completed job (serde camelCase).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobFile {
-    /// The file's path relative to what was fetched ([`Fetched::name`]).
-    pub name: String,
-    /// Hex sha256: the file is `<home>/models/<sha256>`.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Where it came from.
-    pub provenance: Provenance,
-}
-
 /// What a completed job fetched (serde camelCase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobResult {
     /// The files, in the order the source gave them.
-    pub files: Vec<JobFile>,
+    pub files: Vec<FileRecord>,
+    /// The model registered from them (`name:version`), when the job registers one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+}
+
+/// How a job registers its files as a model once they are verified (serde camelCase).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRegistration {
+    /// The model's framework (default: the one the model file's name implies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<Framework>,
+    /// Its lifecycle stage (default candidate).
+    #[serde(default)]
+    pub stage: Stage,
+    /// Its metadata (a JSON object; default `{}`).
+    #[serde(default = "empty_object")]
+    pub metadata: Value,
+    /// The file the backend loads, by its name in the fetch (default: the only `.onnx` or
+    /// `.safetensors` file; with several, `model.onnx` / `model.safetensors`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_file: Option<String>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+impl Default for JobRegistration {
+    fn default() -> Self {
+        JobRegistration {
+            framework: None,
+            stage: Stage::default(),
+            metadata: empty_object(),
+            main_file: None,
+        }
+    }
+}
+
+/// A request to fetch a model version (serde camelCase): [`FetchQueue::submit_request`].
+///
+/// # Examples
+///
+/// ```
+/// use harper_edge_core::fetch::jobs::{FetchRequest, SourceSpec};
+///
+/// let request = FetchRequest::new("minilm", "1", SourceSpec::parse("hf:sentence-transformers/all-MiniLM-L6-v2")?)
+///     .register(serde_json::json!({"taskType": "text-embedding", "equivalenceGroup": "embeddings-384"}));
+/// assert!(request.registration.is_some());
+/// # Ok::<(), harper_edge_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FetchRequest {
+    /// The model the files are for.
+    pub model_name: String,
+    /// Its version.
+    pub model_version: String,
+    /// Where the files come from.
+    pub source: SourceSpec,
+    /// How they are fetched.
+    #[serde(default)]
+    pub options: FetchOptions,
+    /// How the files become a registered model (none: the job only fetches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<JobRegistration>,
+}
+
+impl FetchRequest {
+    /// A fetch of `source` for `name:version`, with default options, registering nothing.
+    pub fn new(name: impl Into<String>, version: impl Into<String>, source: SourceSpec) -> Self {
+        FetchRequest {
+            model_name: name.into(),
+            model_version: version.into(),
+            source,
+            options: FetchOptions::default(),
+            registration: None,
+        }
+    }
+
+    /// Sets the fetch options.
+    #[must_use]
+    pub fn options(mut self, options: FetchOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Registers the files as a model with this metadata once verified (framework from the
+    /// file name, stage candidate); see [`FetchRequest::registration`] for the rest.
+    #[must_use]
+    pub fn register(mut self, metadata: Value) -> Self {
+        self.registration = Some(JobRegistration { metadata, ..JobRegistration::default() });
+        self
+    }
+
+    /// Sets how the files are registered.
+    #[must_use]
+    pub fn registration(mut self, registration: JobRegistration) -> Self {
+        self.registration = Some(registration);
+        self
+    }
 }
 
 /// A fetch job: the original design's `ModelFetchJob` (serde camelCase), stored in
@@ -216,6 +406,9 @@ pub struct FetchJob {
     pub finished_at: Option<Timestamp>,
     /// What it fetched, once completed.
     pub result: Option<JobResult>,
+    /// How the files are registered as a model once verified (none: fetch only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<JobRegistration>,
 }
 
 impl FetchJob {
@@ -276,6 +469,11 @@ pub struct JobFilter {
 /// Called when a job ends: completed, failed or cancelled.
 pub type CompletionCallback = dyn Fn(&FetchJob) + Send + Sync;
 
+/// Registers a verified job's files as a model ([`FetchJob::registration`]); returns the
+/// model id. An error fails the job with it (a corrupt model: `ModelLoad`, not retryable).
+/// [`crate::Engine::fetch_queue`] installs one that registers into the engine's store.
+pub type Finisher = dyn Fn(&FetchJob, &JobResult) -> Result<String> + Send + Sync;
+
 /// Settings of a [`FetchQueue`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueOptions {
@@ -320,6 +518,7 @@ struct Inner {
     /// the compare-and-set on the state is what protects them.
     write: Mutex<()>,
     callbacks: Mutex<Vec<Arc<CompletionCallback>>>,
+    finisher: Option<Arc<Finisher>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -374,6 +573,21 @@ impl FetchQueue {
     /// [`Error::InvalidInput`] for a concurrency of 0; [`Error::Storage`] when the jobs
     /// cannot be read.
     pub fn new(store: Arc<dyn Store>, fetcher: Fetcher, options: QueueOptions) -> Result<Self> {
+        Self::with_finisher(store, fetcher, options, None)
+    }
+
+    /// As [`FetchQueue::new`], with the function that registers a job's files as a model
+    /// once they are verified (jobs with a [`FetchJob::registration`] only).
+    ///
+    /// # Errors
+    ///
+    /// As [`FetchQueue::new`].
+    pub fn with_finisher(
+        store: Arc<dyn Store>,
+        fetcher: Fetcher,
+        options: QueueOptions,
+        finisher: Option<Arc<Finisher>>,
+    ) -> Result<Self> {
         if options.concurrency == 0 {
             return Err(Error::invalid_input("concurrency must be at least 1"));
         }
@@ -384,6 +598,7 @@ impl FetchQueue {
             changed: Condvar::new(),
             write: Mutex::new(()),
             callbacks: Mutex::default(),
+            finisher,
         });
         let mut queue = FetchQueue { inner, workers: Vec::new() };
         queue.recover()?;
@@ -439,16 +654,12 @@ impl FetchQueue {
         Ok(queued)
     }
 
-    /// Queues a fetch of `source` for model `name:version`; returns the job.
-    ///
-    /// Idempotent: when a job for `name:version` with the same source exists, in any
-    /// state, it is returned unchanged (its options are kept).
+    /// Queues a fetch of `source` for model `name:version` that registers nothing; returns
+    /// the job. Shorthand for [`FetchQueue::submit_request`].
     ///
     /// # Errors
     ///
-    /// [`Error::Conflict`] when a job for `name:version` exists with another source;
-    /// [`Error::InvalidInput`] for an empty name or version or malformed options;
-    /// [`Error::Storage`] when the store fails.
+    /// As [`FetchQueue::submit_request`].
     pub fn submit(
         &self,
         model_name: &str,
@@ -456,8 +667,28 @@ impl FetchQueue {
         source: SourceSpec,
         options: FetchOptions,
     ) -> Result<FetchJob> {
-        if model_name.trim().is_empty() || model_version.trim().is_empty() {
-            return Err(Error::invalid_input("a fetch job needs a model name and version"));
+        self.submit_request(FetchRequest::new(model_name, model_version, source).options(options))
+    }
+
+    /// Queues `request`; returns the job.
+    ///
+    /// Idempotent: when a job for `name:version` with the same source exists, in any
+    /// state, it is returned unchanged (its options and registration are kept).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] when a job for `name:version` exists with another source;
+    /// [`Error::InvalidInput`] for an invalid name or version, malformed options, or a
+    /// registration whose metadata is not a JSON object; [`Error::Storage`] when the store
+    /// fails.
+    pub fn submit_request(&self, request: FetchRequest) -> Result<FetchJob> {
+        let FetchRequest { model_name, model_version, source, options, registration } = request;
+        let (model_name, model_version) = (model_name.as_str(), model_version.as_str());
+        crate::registry::ModelRef::new(model_name, Some(model_version))?;
+        if let Some(r) = &registration
+            && !r.metadata.is_object()
+        {
+            return Err(Error::invalid_input("model metadata must be a JSON object"));
         }
         options.expected()?;
         source.source()?;
@@ -497,6 +728,7 @@ impl FetchQueue {
             started_at: None,
             finished_at: None,
             result: None,
+            registration,
         };
         let expect = Expect { table: Table::FetchJob, id: id.clone(), status: None };
         match self.inner.store.put_records(&[job.to_record()?], &[expect]) {
@@ -804,18 +1036,17 @@ impl Inner {
                 return self.fail(id, &e);
             }
         }
+        let mut result =
+            JobResult { files: files.iter().map(FileRecord::from).collect(), model_id: None };
+        if let (Some(finisher), Ok(Some(job))) = (&self.finisher, self.read(id))
+            && job.registration.is_some()
+        {
+            match finisher(&job, &result) {
+                Ok(model_id) => result.model_id = Some(model_id),
+                Err(e) => return self.fail(id, &e),
+            }
+        }
         let now = self.fetcher.clock().now();
-        let result = JobResult {
-            files: files
-                .iter()
-                .map(|f| JobFile {
-                    name: f.name.clone(),
-                    sha256: f.blob.sha256.clone(),
-                    size: f.blob.size,
-                    provenance: f.provenance.clone(),
-                })
-                .collect(),
-        };
         let size: u64 = files.iter().map(|f| f.blob.size).sum();
         if let Ok(job) = self.transition(id, &[JobState::Verifying], JobState::Completed, |j| {
             j.set_progress(size, Some(size));
@@ -864,6 +1095,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             result: None,
+            registration: None,
         }
     }
 
@@ -875,6 +1107,7 @@ mod tests {
             changed: Condvar::new(),
             write: Mutex::new(()),
             callbacks: Mutex::default(),
+            finisher: None,
         }
     }
 

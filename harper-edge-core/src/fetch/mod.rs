@@ -1,5 +1,6 @@
-//! Fetching model files into the data directory: from HTTP(S) URLs ([`HttpSource`]) and from
-//! a directory on this machine ([`FsSource`]).
+//! Fetching model files into the data directory: from the Hugging Face Hub ([`HfSource`]),
+//! HTTP(S) URLs ([`HttpSource`]) and a directory on this machine ([`FsSource`]); what a
+//! source holds can be looked at before anything is downloaded ([`inspect`]).
 //!
 //! Every fetched file ends in the [`ContentStore`], named by its sha256 — the same
 //! `models/<sha256>` files the embedded store keeps registered models in — and comes back as
@@ -19,7 +20,9 @@
 
 mod content;
 mod fs;
+mod hf;
 mod http;
+mod inspect;
 pub mod jobs;
 
 use std::fmt;
@@ -33,7 +36,11 @@ use crate::error::{Error, Result};
 
 pub use content::{Blob, ContentStore};
 pub use fs::FsSource;
+pub use hf::{
+    COMPANION_FILES, DEFAULT_ENDPOINT, HfListing, HfSource, framework_of, is_commit, select_files,
+};
 pub use http::HttpSource;
+pub use inspect::{InspectedFile, Inspection, inspect};
 
 /// Settings of one fetch (serde camelCase; durations in milliseconds).
 ///
@@ -186,6 +193,32 @@ pub struct Provenance {
     pub size: u64,
     /// When the file was stored.
     pub fetched_at: Timestamp,
+}
+
+/// A stored file as records keep it (serde camelCase): in a completed fetch job and in a
+/// model's [`crate::Model::files`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRecord {
+    /// The file's path relative to what was fetched (`onnx/model.onnx`, `tokenizer.json`).
+    pub name: String,
+    /// Hex sha256: the file is `<home>/models/<sha256>`.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Where it came from.
+    pub provenance: Provenance,
+}
+
+impl From<&Fetched> for FileRecord {
+    fn from(f: &Fetched) -> Self {
+        FileRecord {
+            name: f.name.clone(),
+            sha256: f.blob.sha256.clone(),
+            size: f.blob.size,
+            provenance: f.provenance.clone(),
+        }
+    }
 }
 
 /// One fetched file.

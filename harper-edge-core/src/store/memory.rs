@@ -109,6 +109,22 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn delete_model(&self, name: &str, version: &str, at: Timestamp) -> Result<Option<Model>> {
+        let mut inner = self.lock();
+        let Some(i) =
+            inner.models.iter().position(|m| m.model_name == name && m.model_version == version)
+        else {
+            return Ok(None);
+        };
+        let model = inner.models.remove(i);
+        inner.push_outbox(Table::Model, &model.id, serde_json::Value::Null, at);
+        let used = super::referenced_files(&inner.models);
+        if !used.contains(&model.sha256) {
+            inner.files.remove(&model.sha256);
+        }
+        Ok(Some(model))
+    }
+
     fn model(&self, name: &str, version: &str) -> Result<Option<Model>> {
         let inner = self.lock();
         Ok(inner

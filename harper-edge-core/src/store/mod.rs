@@ -52,6 +52,16 @@ pub enum Table {
     FetchJob,
 }
 
+/// The sha256 of every file `models` use (model files and companions).
+pub(crate) fn referenced_files(models: &[Model]) -> std::collections::HashSet<String> {
+    models
+        .iter()
+        .flat_map(|m| {
+            std::iter::once(m.sha256.clone()).chain(m.files.iter().map(|f| f.sha256.clone()))
+        })
+        .collect()
+}
+
 impl Table {
     /// The table name (`Model`, `InferenceEvent`).
     pub const fn as_str(self) -> &'static str {
@@ -226,6 +236,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     ///
     /// [`crate::Error::NotFound`] when no such file is stored.
     fn model_file(&self, sha256: &str) -> Result<ModelFile>;
+
+    /// Deletes the model `name:version` and returns its record, or `None` when there is no
+    /// such model. The outbox gets a `null` record for it (mirrors delete theirs). Its files
+    /// ([`Model::sha256`] and [`Model::files`]) that no other model uses are deleted too.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Storage`] when the store fails; [`crate::Error::Io`] when a file
+    /// cannot be removed (the record is gone by then).
+    fn delete_model(&self, name: &str, version: &str, at: Timestamp) -> Result<Option<Model>>;
 
     /// Stores a new inference event.
     ///
@@ -425,6 +445,8 @@ pub(crate) mod conformance {
             output_schema: vec![],
             metadata: json!({"taskType": "classification"}),
             uploaded_at: Timestamp::from_millis(at),
+            provenance: None,
+            files: Vec::new(),
         }
     }
 

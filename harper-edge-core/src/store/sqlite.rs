@@ -351,6 +351,38 @@ impl Store for SqliteStore {
         self.files.get(sha256).map(|blob| ModelFile::Path(blob.path))
     }
 
+    fn delete_model(&self, name: &str, version: &str, at: Timestamp) -> Result<Option<Model>> {
+        let (model, remaining) = {
+            let mut conn = self.lock();
+            let tx = conn.transaction()?;
+            let record: Option<String> = tx
+                .query_row(
+                    "SELECT record FROM model WHERE model_name = ?1 AND model_version = ?2",
+                    params![name, version],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(record) = record else { return Ok(None) };
+            let model: Model = decode(&record)?;
+            tx.execute("DELETE FROM model WHERE id = ?1", params![model.id])?;
+            self.append_outbox(&tx, Table::Model, &model.id, "null", at)?;
+            let remaining: Vec<Model> = {
+                let mut stmt = tx.prepare_cached("SELECT record FROM model")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.map(|r| decode(&r?)).collect::<Result<_>>()?
+            };
+            tx.commit()?;
+            (model, remaining)
+        };
+        let used = super::referenced_files(&remaining);
+        for sha in super::referenced_files(std::slice::from_ref(&model)) {
+            if !used.contains(&sha) {
+                self.files.remove(&sha)?;
+            }
+        }
+        Ok(Some(model))
+    }
+
     fn insert_event(&self, event: &InferenceEvent) -> Result<()> {
         let record = serde_json::to_string(event)?;
         let mut conn = self.lock();

@@ -77,8 +77,20 @@ pub struct Server {
     pub active: Arc<Counter>,
 }
 
+/// Chooses the reply to a request from its path and headers.
+pub type Route = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
+
 impl Server {
+    /// A server that answers each request with what `route` returns for it.
+    pub fn routed(route: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Self::serve_with(Vec::new(), Some(Arc::new(route)))
+    }
+
     pub fn start(script: Vec<Reply>) -> Server {
+        Self::serve_with(script, None)
+    }
+
+    fn serve_with(script: Vec<Reply>, route: Option<Route>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -90,13 +102,17 @@ impl Server {
             let mut script = script.into_iter();
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let reply = script.next().unwrap_or_else(|| Reply::status(418));
+                let reply = match route {
+                    Some(_) => None,
+                    None => Some(script.next().unwrap_or_else(|| Reply::status(418))),
+                };
+                let route = route.clone();
                 let (log, sent) = (Arc::clone(&log), Arc::clone(&sent));
                 let counter = Arc::clone(&counter);
                 counter.enter();
                 std::thread::spawn(move || {
                     let mut active = Some(Active(&counter));
-                    serve(stream, &reply, &log, &sent, &mut active);
+                    serve(stream, reply, route.as_ref(), &log, &sent, &mut active);
                 });
             }
         });
@@ -110,7 +126,8 @@ impl Server {
 
 fn serve(
     mut stream: TcpStream,
-    reply: &Reply,
+    reply: Option<Reply>,
+    route: Option<&Route>,
     log: &Mutex<Vec<Request>>,
     sent: &AtomicU64,
     active: &mut Option<Active<'_>>,
@@ -134,7 +151,14 @@ fn serve(
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
         .and_then(|n| n.parse::<usize>().ok());
-    log.lock().unwrap().push(Request { path, headers });
+    let request = Request { path, headers };
+    let reply = match (reply, route) {
+        (Some(reply), _) => reply,
+        (None, Some(route)) => route(&request),
+        (None, None) => Reply::status(418),
+    };
+    let reply = &reply;
+    log.lock().unwrap().push(request);
 
     let mut status = reply.status;
     let mut head = reply.headers.clone();
@@ -284,4 +308,41 @@ impl Drop for Active<'_> {
 
 pub fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+/// A loopback server laid out like the Hugging Face Hub for one repository at one commit:
+/// `GET /api/models/{repo}/revision/{main|commit}` lists the files with their sizes (as the
+/// Hub does with `?blobs=true`), `GET /{repo}/resolve/{main|commit}/{file}` serves a file
+/// with `ETag`, `X-Repo-Commit` and range support; anything else is 404.
+pub fn hub_server(repo: &str, commit: &str, files: Vec<(String, Vec<u8>)>) -> Server {
+    let repo = repo.to_string();
+    let commit = commit.to_string();
+    Server::routed(move |req| {
+        let path = req.path.split('?').next().unwrap_or("");
+        let revs = ["main", commit.as_str()];
+        if let Some(rev) = path.strip_prefix(&format!("/api/models/{repo}/revision/")) {
+            if !revs.contains(&rev) {
+                return Reply::status(404);
+            }
+            let siblings: Vec<String> = files
+                .iter()
+                .map(|(n, b)| format!("{{\"rfilename\":\"{n}\",\"size\":{}}}", b.len()))
+                .collect();
+            let json = format!("{{\"sha\":\"{commit}\",\"siblings\":[{}]}}", siblings.join(","));
+            return Reply { body: json.into_bytes(), ..Reply::status(200) }
+                .header("content-type", "application/json");
+        }
+        if let Some(rest) = path.strip_prefix(&format!("/{repo}/resolve/"))
+            && let Some((rev, file)) = rest.split_once('/')
+            && revs.contains(&rev)
+            && let Some((_, body)) = files.iter().find(|(n, _)| n == file)
+        {
+            let etag = format!("\"{:x}\"", body.len() * 31 + file.len());
+            return Reply { body: body.clone(), ..Reply::status(200) }
+                .header("etag", &etag)
+                .header("x-repo-commit", &commit)
+                .ranges();
+        }
+        Reply::status(404)
+    })
 }
