@@ -1,6 +1,7 @@
 //! `harper-edge`: the command-line face of harper-edge-core.
 
 mod drift;
+mod fetch;
 mod monitor;
 mod table;
 
@@ -30,9 +31,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Register and list models.
+    /// Register, fetch, inspect, list, show and remove models.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Fetch jobs: list, show, watch, retry, cancel.
+    #[command(subcommand)]
+    Job(fetch::JobCommand),
+    /// Profiles (JSON files naming model sets): validate, deploy.
+    #[command(subcommand)]
+    Profile(fetch::ProfileCommand),
     /// Run a model on a JSON input and record the call.
     Infer {
         /// `NAME` (newest version) or `NAME:VERSION`.
@@ -149,8 +156,25 @@ enum ModelCommand {
         #[arg(long, default_value = "{}")]
         metadata: String,
     },
-    /// List registered models, one JSON object per line.
-    List,
+    /// List registered models, one JSON object per line, oldest first.
+    List(fetch::ListArgs),
+    /// Show one model (`NAME` for the newest version, or `NAME:VERSION`).
+    Show {
+        /// The model.
+        model: String,
+    },
+    /// Remove a model version, its fetch job and the files no other model uses.
+    Remove {
+        /// `NAME:VERSION`.
+        model: String,
+    },
+    /// Describe a source before fetching it: files, sizes, the files a fetch would take,
+    /// framework, a suggested name. Downloads no model file.
+    Inspect(fetch::SourceArgs),
+    /// Fetch a model from the Hugging Face Hub, a URL or a path, as a durable job, and
+    /// register it; draws progress and waits (unless --detach). Exit status 1 when the job
+    /// fails.
+    Fetch(Box<fetch::FetchArgs>),
 }
 
 pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
@@ -180,14 +204,24 @@ fn parse_time(text: &str) -> Result<Timestamp> {
 }
 
 pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string(v)?);
-    Ok(())
+    use std::io::Write as _;
+    let line = serde_json::to_string(v)?;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // The reader went away (`| head`): stop quietly, as other command-line tools do.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Error::io("<stdout>", e)),
+    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let engine = Engine::open(&cli.home)?;
     match cli.command {
         Command::Retrain(command) => monitor::retrain(engine, command),
+        Command::Model(ModelCommand::Fetch(args)) => fetch::fetch(&engine, *args),
+        Command::Job(command) => fetch::job(&engine, command),
+        Command::Profile(command) => fetch::profile(&engine, command),
         command => run_command(engine, command).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -206,7 +240,14 @@ fn run_command(engine: Engine, command: Command) -> Result<()> {
             )?;
             print_json(&model)
         }
-        Command::Model(ModelCommand::List) => engine.models()?.iter().try_for_each(print_json),
+        Command::Model(ModelCommand::List(args)) => fetch::list(&engine, &args),
+        Command::Model(ModelCommand::Show { model }) => fetch::show(&engine, &model),
+        Command::Model(ModelCommand::Remove { model }) => fetch::remove(&engine, &model),
+        Command::Model(ModelCommand::Inspect(args)) => fetch::inspect_source(&args),
+        // `run` handles these (their own exit status).
+        Command::Model(ModelCommand::Fetch(args)) => fetch::fetch(&engine, *args).map(drop),
+        Command::Job(command) => fetch::job(&engine, command).map(drop),
+        Command::Profile(command) => fetch::profile(&engine, command).map(drop),
         Command::Infer { model, input, user_id, session_id } => {
             let reference: ModelRef = model.parse()?;
             let input = read_input(&input)?;
@@ -313,6 +354,10 @@ fn main() -> ExitCode {
     // `drift` works on files only: no data directory, and its own exit status.
     let outcome = match &cli.command {
         Command::Drift(args) => drift::run(args),
+        // Looks at a source only: no data directory is created.
+        Command::Model(ModelCommand::Inspect(args)) => {
+            fetch::inspect_source(args).map(|()| ExitCode::SUCCESS)
+        }
         _ => run(cli),
     };
     match outcome {

@@ -137,6 +137,31 @@ impl ContentStore {
     }
 
     /// A new temporary file in the store's folder, hashed as it is written.
+    /// Deletes temporary files (`.<uuid>.tmp`) not written to for `idle`: what a process
+    /// killed during a download leaves. Returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the folder cannot be read.
+    pub fn sweep_temporary(&self, idle: std::time::Duration) -> Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with('.') && name.ends_with(".tmp")) {
+                continue;
+            }
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= idle));
+            if stale && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Deletes the file with this sha256; returns whether it was there.
     ///
     /// # Errors
@@ -268,6 +293,21 @@ mod tests {
         let blob = store.put_bytes(b"xyz").unwrap();
         assert_eq!(fs::read(&blob.path).unwrap(), b"xyz");
         assert_eq!(blob.sha256, crate::registry::sha256_hex(b"xyz"));
+    }
+
+    #[test]
+    fn only_idle_temporary_files_are_swept() {
+        let home = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(home.path()).unwrap();
+        let blob = store.put_bytes(b"kept").unwrap();
+        let old = store.dir().join(".dead.tmp");
+        let fresh = store.dir().join(".live.tmp");
+        fs::write(&old, b"partial").unwrap();
+        fs::write(&fresh, b"partial").unwrap();
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        File::options().write(true).open(&old).unwrap().set_modified(an_hour_ago).unwrap();
+        assert_eq!(store.sweep_temporary(std::time::Duration::from_secs(600)).unwrap(), 1);
+        assert!(!old.exists() && fresh.exists() && blob.path.exists());
     }
 
     #[test]

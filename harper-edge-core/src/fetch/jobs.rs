@@ -25,7 +25,8 @@
 //!
 //! Crash recovery: [`FetchQueue::new`] puts the jobs a dead process left `downloading` or
 //! `verifying` back to `queued`, and queues them with the ones already queued. Their
-//! download starts again from byte 0. One queue per data directory: a second live process
+//! download starts again from byte 0; the temporary files such a process left are removed
+//! once idle for [`STALE_TEMPORARY`]. One queue per data directory: a second live process
 //! on the same store would take over the first one's running jobs.
 
 use std::collections::{HashMap, VecDeque};
@@ -227,6 +228,28 @@ impl JobState {
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
         }
+    }
+
+    /// Parses a state name (`queued`, `downloading`, …).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the states.
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "queued" => JobState::Queued,
+            "downloading" => JobState::Downloading,
+            "verifying" => JobState::Verifying,
+            "completed" => JobState::Completed,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            other => {
+                return Err(Error::invalid_input(format!(
+                    "unknown job state '{other}' (expected queued, downloading, verifying, \
+                     completed, failed or cancelled)"
+                )));
+            }
+        })
     }
 
     /// Whether the job has ended (`completed`, `failed` or `cancelled`).
@@ -466,6 +489,39 @@ pub struct JobFilter {
     pub limit: Option<usize>,
 }
 
+/// The job `id` as `store` has it, without starting a queue (what a process that only looks
+/// at jobs uses: starting a [`FetchQueue`] would take the jobs over).
+///
+/// # Errors
+///
+/// [`Error::NotFound`] when there is no such job; [`Error::Storage`].
+pub fn read_job(store: &dyn Store, id: &str) -> Result<FetchJob> {
+    store
+        .record(Table::FetchJob, id)?
+        .as_ref()
+        .map(FetchJob::from_record)
+        .transpose()?
+        .ok_or_else(|| Error::not_found("fetch job", id))
+}
+
+/// Jobs in `store` matching `filter`, newest first, without starting a queue.
+///
+/// # Errors
+///
+/// [`Error::Storage`].
+pub fn list_jobs(store: &dyn Store, filter: &JobFilter) -> Result<Vec<FetchJob>> {
+    let query = RecordQuery {
+        model_name: filter.model_name.clone(),
+        status: filter.state.map(|s| s.as_str().to_string()),
+        limit: filter.limit,
+        ..RecordQuery::default()
+    };
+    store.records(Table::FetchJob, &query)?.iter().map(FetchJob::from_record).collect()
+}
+
+/// Temporary files idle this long are removed when a queue starts ([`FetchQueue::recover`]).
+pub const STALE_TEMPORARY: Duration = Duration::from_secs(600);
+
 /// Called when a job ends: completed, failed or cancelled.
 pub type CompletionCallback = dyn Fn(&FetchJob) + Send + Sync;
 
@@ -617,6 +673,8 @@ impl FetchQueue {
     ///
     /// [`Error::Storage`] when the store fails.
     pub fn recover(&self) -> Result<usize> {
+        // Partial downloads of dead processes; a live download writes more often than this.
+        let _ = self.inner.fetcher.store().sweep_temporary(STALE_TEMPORARY);
         let query = RecordQuery { limit: Some(usize::MAX), ..RecordQuery::default() };
         let mut jobs: Vec<FetchJob> = self
             .inner
@@ -748,7 +806,7 @@ impl FetchQueue {
     ///
     /// [`Error::NotFound`] when there is no such job; [`Error::Storage`].
     pub fn get(&self, id: &str) -> Result<FetchJob> {
-        self.inner.read(id)?.ok_or_else(|| Error::not_found("fetch job", id))
+        read_job(self.inner.store.as_ref(), id)
     }
 
     /// Jobs matching `filter`, newest first.
@@ -757,18 +815,7 @@ impl FetchQueue {
     ///
     /// [`Error::Storage`].
     pub fn list(&self, filter: &JobFilter) -> Result<Vec<FetchJob>> {
-        let query = RecordQuery {
-            model_name: filter.model_name.clone(),
-            status: filter.state.map(|s| s.as_str().to_string()),
-            limit: filter.limit,
-            ..RecordQuery::default()
-        };
-        self.inner
-            .store
-            .records(Table::FetchJob, &query)?
-            .iter()
-            .map(FetchJob::from_record)
-            .collect()
+        list_jobs(self.inner.store.as_ref(), filter)
     }
 
     /// Cancels the job `id`: a queued job is taken off the queue, a running one is
