@@ -58,6 +58,7 @@ python-test: python-setup
 	$(PY) examples/python/host_telemetry.py
 	$(PY) examples/python/monitor.py
 	$(PY) examples/python/drift_stream.py
+	$(PY) examples/python/fetch_models.py
 	$(PY) examples/python/drift_check.py
 
 node-setup:

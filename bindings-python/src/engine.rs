@@ -19,6 +19,7 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::columns::{self, Times};
 use crate::error::Detach;
+use crate::fetch;
 use crate::json;
 use crate::monitor::{self, PyBaseline, PyDriftResult};
 use crate::registry::PyModel;
@@ -93,7 +94,8 @@ impl PyEngine {
         let inner = py.run_core(|| {
             // Settings first: invalid ones create no directory.
             let builder = settings.builder()?;
-            builder.store(Arc::new(SqliteStore::open(&home)?)).build()
+            // The home is also the data directory fetched model files go to.
+            builder.store(Arc::new(SqliteStore::open(&home)?)).data_dir(&home).build()
         })?;
         Ok(PyEngine { inner: Arc::new(inner), home: Some(home) })
     }
@@ -166,6 +168,136 @@ impl PyEngine {
             self.inner.register_model(registration)
         })
         .map(PyModel::from)
+    }
+
+    /// Registered models that pass every filter given (`task_type`: the metadata's
+    /// `taskType`), oldest registration first.
+    #[pyo3(signature = (name=None, framework=None, task_type=None, stage=None))]
+    fn list_models(
+        &self,
+        py: Python<'_>,
+        name: Option<String>,
+        framework: Option<String>,
+        task_type: Option<String>,
+        stage: Option<String>,
+    ) -> PyResult<Vec<PyModel>> {
+        let filter = fetch::model_filter(py, name, framework, task_type, stage)?;
+        let models = py.run_core(|| self.inner.list_models(&filter))?;
+        Ok(models.into_iter().map(PyModel::from).collect())
+    }
+
+    /// Removes the model version `ref` names (`"name:version"`), with its fetch job and the
+    /// files no other model uses; returns its record.
+    #[pyo3(signature = (r#ref))]
+    fn remove_model(&self, py: Python<'_>, r#ref: &str) -> PyResult<PyModel> {
+        py.run_core(|| self.inner.remove_model(&r#ref.parse::<ModelRef>()?)).map(PyModel::from)
+    }
+
+    /// Queues a fetch of `source` for `name:version` (registered once verified unless
+    /// `register=False`); returns the job as a dict (camelCase keys).
+    #[pyo3(signature = (
+        name, version, source, *, variant=None, sha256=None, files=None, revision=None,
+        framework=None, stage=None, metadata=None, main_file=None, register=true, options=None,
+    ))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn fetch_model<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        version: String,
+        source: &Bound<'py, PyAny>,
+        variant: Option<String>,
+        sha256: Option<String>,
+        files: Option<Vec<String>>,
+        revision: Option<String>,
+        framework: Option<String>,
+        stage: Option<String>,
+        metadata: Option<&Bound<'py, PyAny>>,
+        main_file: Option<String>,
+        register: bool,
+        options: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = fetch::FetchArgs {
+            name,
+            version,
+            source,
+            variant,
+            sha256,
+            files,
+            revision,
+            framework,
+            stage,
+            metadata,
+            main_file,
+            register,
+            options,
+        }
+        .request(py)?;
+        let job = py.run_core(|| self.inner.fetch_model(request))?;
+        json::record_to_py(py, serde_json::to_value(&job))
+    }
+
+    /// Waits until fetch job `job_id` has ended or `timeout` seconds have passed (`None`:
+    /// no limit), with the GIL released; calls `progress(job)` about every 200 ms meanwhile
+    /// and once with the job returned. Returns the job as it is then.
+    #[pyo3(signature = (job_id, timeout=None, progress=None))]
+    fn wait_job<'py>(
+        &self,
+        py: Python<'py>,
+        job_id: &str,
+        timeout: Option<Seconds>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = fetch::timeout("timeout", timeout)?;
+        let queue = py.run_core(|| self.inner.fetch_queue())?;
+        fetch::wait_job(py, &queue, job_id, timeout, progress)
+    }
+
+    /// The fetch job `job_id` (`name:version`).
+    fn fetch_job<'py>(&self, py: Python<'py>, job_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let job = py.run_core(|| self.inner.fetch_queue()?.get(job_id))?;
+        json::record_to_py(py, serde_json::to_value(&job))
+    }
+
+    /// Fetch jobs (of `model_name`, in `state`), newest first.
+    #[pyo3(signature = (model_name=None, state=None, limit=None))]
+    fn fetch_jobs<'py>(
+        &self,
+        py: Python<'py>,
+        model_name: Option<String>,
+        state: Option<String>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let filter = fetch::job_filter(py, model_name, state, limit)?;
+        let jobs = py.run_core(|| self.inner.fetch_queue()?.list(&filter))?;
+        json::record_to_py(py, serde_json::to_value(&jobs))
+    }
+
+    /// Cancels fetch job `job_id`; returns it, now `cancelled`.
+    fn cancel_job<'py>(&self, py: Python<'py>, job_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let job = py.run_core(|| self.inner.fetch_queue()?.cancel(job_id))?;
+        json::record_to_py(py, serde_json::to_value(&job))
+    }
+
+    /// Queues the failed or cancelled fetch job `job_id` again; returns it.
+    fn retry_job<'py>(&self, py: Python<'py>, job_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let job = py.run_core(|| self.inner.fetch_queue()?.retry(job_id))?;
+        json::record_to_py(py, serde_json::to_value(&job))
+    }
+
+    /// Deploys the profile file at `path`: registers its models, fetching what is missing;
+    /// returns the report as a dict (camelCase keys).
+    #[pyo3(signature = (path, *, root=None, dry_run=false, timeout=None, progress=None))]
+    fn deploy_profile<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        root: Option<PathBuf>,
+        dry_run: bool,
+        timeout: Option<Seconds>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        fetch::deploy(py, &self.inner, fetch::DeployArgs { path, root, dry_run, timeout, progress })
     }
 
     /// Every registered model, oldest registration first.

@@ -7,6 +7,7 @@ mod columns;
 mod drift;
 mod engine;
 mod error;
+mod fetch;
 mod json;
 mod monitor;
 mod monitor_alerts;
@@ -25,6 +26,8 @@ mod _native {
     use crate::drift::{PyAdwin, PyPageHinkley};
     #[pymodule_export]
     use crate::engine::{PyEngine, PyPrediction};
+    #[pymodule_export]
+    use crate::fetch::{inspect_source, validate_profile};
     #[pymodule_export]
     use crate::monitor::{PyBaseline, PyDriftResult, check_drift};
     #[pymodule_export]

@@ -81,6 +81,22 @@ impl PyModel {
         json::to_py(py, &self.inner.metadata)
     }
 
+    /// Where the model file came from, when it was fetched (`Engine.fetch_model`): a dict
+    /// with camelCase keys (`source`, `reference`, `revision`, `variant`, `sha256`, `size`,
+    /// `fetchedAt`); `None` for a model registered from a file.
+    #[getter]
+    fn provenance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::record_to_py(py, serde_json::to_value(&self.inner.provenance))
+    }
+
+    /// Every fetched file of the model (the model file and its companions: tokenizer,
+    /// config): dicts with `name`, `sha256`, `size` and `provenance`; empty for a model
+    /// registered from a file.
+    #[getter]
+    fn files<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::record_to_py(py, serde_json::to_value(&self.inner.files))
+    }
+
     /// When the model was registered, in milliseconds since the Unix epoch.
     #[getter]
     fn uploaded_at(&self) -> i64 {

@@ -9,6 +9,9 @@ way through ``Engine.record_batch`` and ``Engine.record_event``. Drift: fit a
 chi-square, PSI, data quality), or let the engine check each model's recent calls
 (``Engine.set_baseline`` / ``fit_baseline`` / ``check_drift``). ``Monitor`` schedules
 those checks, evaluates alert rules and runs the retraining approval workflow.
+Models come from files (``Engine.register_model``) or are fetched, with provenance, from a
+URL, a directory or the Hugging Face Hub (``Engine.fetch_model``, ``inspect_source``), one
+by one or as a profile (``Engine.deploy_profile``, ``validate_profile``).
 """
 
 from harper_edge._native import (
@@ -42,14 +45,27 @@ from harper_edge._native import (
     check_drift,
     check_drift_segments,
     combine_metrics,
+    inspect_source,
+    validate_profile,
 )
 from harper_edge._types import (
     AlertDelivery,
     AlertEvent,
     AlertNotification,
+    DeployEntry,
+    DeployReport,
     EventRecord,
+    FetchJob,
+    FetchJobError,
+    FetchJobResult,
+    FileRecord,
+    InspectedFile,
+    Inspection,
     JobRun,
     ModelMetrics,
+    ProfileProblem,
+    ProfileSummary,
+    Provenance,
     RealtimeMetrics,
     RetrainingRequest,
     RuleStatus,
@@ -64,15 +80,23 @@ __all__ = [
     "AlertEvent",
     "AlertNotification",
     "BackendError",
-    "Baseline",
     "BackendNotCompiledError",
+    "Baseline",
     "CapacityError",
     "ConflictError",
+    "DeployEntry",
+    "DeployReport",
     "DriftResult",
     "Engine",
     "EventRecord",
+    "FetchJob",
+    "FetchJobError",
+    "FetchJobResult",
+    "FileRecord",
     "HarperEdgeError",
     "InferenceEvent",
+    "InspectedFile",
+    "Inspection",
     "IntegrityError",
     "InternalError",
     "InvalidInputError",
@@ -87,12 +111,15 @@ __all__ = [
     "NotFoundError",
     "PageHinkley",
     "Prediction",
-    "SegmentedBaseline",
-    "SegmentedDriftResult",
+    "ProfileProblem",
+    "ProfileSummary",
+    "Provenance",
     "RealtimeMetrics",
     "RetrainingRequest",
     "RuleStatus",
     "SafetyCheck",
+    "SegmentedBaseline",
+    "SegmentedDriftResult",
     "ShapeError",
     "StorageError",
     "TelemetryStats",
@@ -101,4 +128,6 @@ __all__ = [
     "check_drift",
     "check_drift_segments",
     "combine_metrics",
+    "inspect_source",
+    "validate_profile",
 ]

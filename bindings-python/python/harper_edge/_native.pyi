@@ -14,8 +14,14 @@ import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ign
 from harper_edge._types import (
     AlertEvent,
     AlertNotification,
+    DeployReport,
     EventRecord,
+    FetchJob,
+    FileRecord,
+    Inspection,
     ModelMetrics,
+    ProfileSummary,
+    Provenance,
     RealtimeMetrics,
     RetrainingRequest,
     RuleStatus,
@@ -54,6 +60,8 @@ __all__ = [
     "SegmentedBaseline",
     "SegmentedDriftResult",
     "check_drift_segments",
+    "inspect_source",
+    "validate_profile",
 ]
 
 __version__: str
@@ -63,6 +71,8 @@ _Time: TypeAlias = datetime | int | np.integer[Any]
 _Seconds: TypeAlias = float | timedelta
 # A column of `Engine.record_batch`: a 1-D numpy array or anything `numpy.asarray` takes.
 _Column: TypeAlias = npt.ArrayLike
+# A model source: `hf:org/name[@revision]`, an http(s) URL, a path, or a source spec dict.
+_Source: TypeAlias = str | os.PathLike[str] | dict[str, Any]
 
 @final
 class Engine:
@@ -148,6 +158,146 @@ class Engine:
 
     def models(self) -> list[Model]:
         """Every registered model, oldest registration first."""
+
+    def list_models(
+        self,
+        name: str | None = None,
+        framework: str | None = None,
+        task_type: str | None = None,
+        stage: str | None = None,
+    ) -> list[Model]:
+        """Registered models that pass every filter given, oldest registration first:
+        ``name``, ``framework``, ``task_type`` (the metadata's ``taskType``) and
+        ``stage``. An unknown framework or stage raises ``InvalidInputError``."""
+
+    def remove_model(self, ref: str) -> Model:
+        """Removes the model version ``ref`` names (``"name:version"``; a bare name
+        raises ``InvalidInputError``: removal is explicit), with its fetch job and the
+        fetched files no other model uses; returns its record. Calls already running
+        finish; its recorded calls and monitoring records stay. Raises
+        ``NotFoundError`` when there is no such model, ``ConflictError`` while a
+        fetch job for it runs (``cancel_job`` it first)."""
+
+    def fetch_model(
+        self,
+        name: str,
+        version: str,
+        source: _Source,
+        *,
+        variant: str | None = None,
+        sha256: str | None = None,
+        files: list[str] | None = None,
+        revision: str | None = None,
+        framework: str | None = None,
+        stage: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        main_file: str | None = None,
+        register: bool = True,
+        options: dict[str, Any] | None = None,
+    ) -> FetchJob:
+        """Queues a fetch of ``source`` for ``name:version``; returns the job at once
+        (``wait_job`` waits for it). Needs an engine with a home (``Engine.open``):
+        the files go to ``<home>/models/<sha256>``; an ``in_memory`` engine raises
+        ``InvalidInputError``.
+
+        ``source`` is ``"hf:org/name[@revision]"`` (a Hugging Face Hub repository),
+        an ``http://`` or ``https://`` URL (one file), a path on this machine (a file
+        or a directory tree), or a dict: ``{"kind": "http", "url": ...}``,
+        ``{"kind": "fs", "root": ..., "path": ...}`` (``path`` below ``root``) or
+        ``{"kind": "hf", "repo": ..., "revision": ..., "files": [...],
+        "endpoint": ...}``. ``files`` and ``revision`` apply to Hub sources only:
+        the files to fetch (default: chosen by ``variant``, ``default`` or
+        ``quantized`` or a suffix such as ``fp16``, with the tokenizer and config
+        files) and the branch, tag or commit (default ``main``; the job records the
+        commit). The Hub endpoint is ``HF_ENDPOINT``, its token ``HF_TOKEN`` (sent
+        only as an ``Authorization`` header, never stored).
+
+        ``sha256`` is the hex sha256 the file must have (one-file sources).
+        ``options`` are the fetch options in their serialised form (camelCase,
+        durations in milliseconds): ``maxBytes``, ``connectTimeoutMs``,
+        ``readTimeoutMs``, ``retries``, ``backoffBaseMs``, ``backoffMaxMs``,
+        ``retryAfterCapMs``, ``userAgent``, ``headers`` (``[[name, value], ...]``),
+        ``progressIntervalMs``.
+
+        With ``register=True`` the verified files are registered as the model:
+        ``framework`` (default: the model file's extension), ``stage`` (default
+        ``candidate``), ``metadata`` and ``main_file`` (the file to load when
+        several model files are fetched) describe it; with ``register=False`` the
+        job only fetches, and those keywords raise ``ValueError``.
+
+        Idempotent: a job for ``name:version`` with the same source is returned as
+        it is (in any state); another source raises ``ConflictError``. A failed
+        fetch does not raise here: the job ends ``failed`` with its ``error``.
+        """
+
+    def wait_job(
+        self,
+        job_id: str,
+        timeout: _Seconds | None = None,
+        progress: Callable[[FetchJob], object] | None = None,
+    ) -> FetchJob:
+        """Waits until fetch job ``job_id`` (``name:version``) has ended
+        (``completed``, ``failed`` or ``cancelled``) or ``timeout`` seconds (or a
+        ``timedelta``) have passed (``None``: no limit); returns the job as it is
+        then, so check its ``state``. The GIL is released while waiting.
+
+        ``progress`` is called with the job (a dict) about every 200 ms while it
+        runs and once with the job returned, on the calling thread; an exception it
+        raises ends the wait and propagates (the job keeps running). Ctrl-C ends
+        the wait too. Raises ``NotFoundError`` for an unknown job.
+        """
+
+    def fetch_job(self, job_id: str) -> FetchJob:
+        """The fetch job ``job_id`` (``name:version``). Raises ``NotFoundError``."""
+
+    def fetch_jobs(
+        self,
+        model_name: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+    ) -> list[FetchJob]:
+        """Fetch jobs (of ``model_name``, in ``state``: ``queued``,
+        ``downloading``, ``verifying``, ``completed``, ``failed`` or
+        ``cancelled``), newest first, at most ``limit``."""
+
+    def cancel_job(self, job_id: str) -> FetchJob:
+        """Cancels fetch job ``job_id``: a queued job leaves the queue, a running
+        one is interrupted (its temporary file removed). Returns the job, now
+        ``cancelled``. Raises ``NotFoundError``, or ``InvalidTransitionError`` when
+        the job has already ended."""
+
+    def retry_job(self, job_id: str) -> FetchJob:
+        """Queues the ``failed`` or ``cancelled`` fetch job ``job_id`` again (error
+        and progress cleared); returns it. Raises ``NotFoundError``, or
+        ``InvalidTransitionError`` for a job in another state."""
+
+    def deploy_profile(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        root: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+        timeout: _Seconds | None = None,
+        progress: Callable[[FetchJob], object] | None = None,
+    ) -> DeployReport:
+        """Deploys the profile file at ``path`` (a JSON file naming models and where
+        their files come from; see ``validate_profile``): models already registered
+        are left alone (``already_registered``), the others are fetched and
+        registered (``registered``), all fetches running on the engine's queue; then
+        waits for them, up to ``timeout`` seconds (default one hour). Idempotent:
+        a second deploy registers nothing new and re-runs fetches that failed.
+
+        Relative paths in the profile are read from its directory. With ``root``,
+        every filesystem path must lie inside that directory (for profiles from
+        elsewhere). ``dry_run`` checks and reports (``would_register``) without
+        fetching. ``progress`` is called with each running job (a dict) about every
+        200 ms; an exception it raises stops further calls and is raised once the
+        deploy returns.
+
+        A failed model is an entry with ``action == "failed"`` and its ``error``,
+        not an exception. Raises ``InvalidInputError`` for an invalid profile (as
+        ``validate_profile``), ``IoError`` when it cannot be read.
+        """
 
     def model(self, ref: str) -> Model:
         """The model ``ref`` names: ``"name:version"``, or ``"name"`` for its newest
@@ -554,6 +704,45 @@ def combine_metrics(rows: Iterable[ModelMetrics]) -> list[ModelMetrics]:
     ``InvalidInputError``.
     """
 
+def inspect_source(
+    source: _Source,
+    *,
+    variant: str | None = None,
+    files: list[str] | None = None,
+    revision: str | None = None,
+) -> Inspection:
+    """Describes what ``source`` (as in ``Engine.fetch_model``) holds without
+    downloading model files: the Hub listing (one API call, none when the local
+    Hugging Face cache has the revision), a ``HEAD`` request for a URL, or a
+    directory walk. The result names every file with its size and whether a fetch
+    with the same ``variant``, ``files`` and ``revision`` would take it, the bytes
+    it would download, the revision it would record, the model file, its framework
+    and a suggested model name. The GIL is released.
+
+    Raises ``NotFoundError`` for an unknown repository, revision, file or path,
+    ``NetworkError`` when the server cannot be reached or refuses,
+    ``InvalidInputError`` for a malformed source.
+    """
+
+def validate_profile(path: str | os.PathLike[str]) -> ProfileSummary:
+    """Checks the profile file at ``path`` without deploying it; returns its
+    ``name``, ``description`` and the ids (``name:version``) of its ``models``.
+
+    A profile is a JSON object ``{"name", "description"?, "models": [...]}``; each
+    model has ``modelName``, ``modelVersion``, ``framework``, optionally ``stage``
+    and ``metadata``, and ``modelBlob`` saying where its files come from:
+    ``{"source": "filesystem", "path": ...}`` (relative to the profile's
+    directory), ``{"source": "url", "url": ..., "sha256"?: ...}``,
+    ``{"source": "huggingface", "model": "org/name", "file"?/"files"?,
+    "revision"?, "variant"?}``, or a string (``hf:org/name[@rev]``, a URL, a path).
+
+    A profile with problems raises ``InvalidInputError`` whose message lists every
+    problem, each naming the model and the field (``model 'iris', field
+    models[0].modelBlob.path: is missing``), and whose ``problems`` attribute
+    lists them as dicts (``ProfileProblem``: ``model``, ``field``, ``message``).
+    A file that cannot be read raises ``IoError``.
+    """
+
 @final
 class Model:
     """A registered model (read-only)."""
@@ -590,6 +779,16 @@ class Model:
     @property
     def uploaded_at(self) -> int:
         """Registration time, milliseconds since the Unix epoch."""
+    @property
+    def provenance(self) -> Provenance | None:
+        """Where the model file came from when it was fetched (``Engine.fetch_model``,
+        ``Engine.deploy_profile``): source kind, reference, revision (the HTTP ETag or
+        the Hub commit), variant, sha256, size and ``fetchedAt``; ``None`` for a model
+        registered from a file."""
+    @property
+    def files(self) -> list[FileRecord]:
+        """Every fetched file (the model file and its companions: tokenizer, config),
+        each with its provenance; empty for a model registered from a file."""
     def to_dict(self) -> dict[str, Any]:
         """The record with its original camelCase field names (``modelName``, …)."""
 

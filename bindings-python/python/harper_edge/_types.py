@@ -300,3 +300,178 @@ class TickReport(TypedDict):
     retraining_requests: list[RetrainingRequest]
     """Requests created by this tick (pending or blocked)."""
     rules: list[RuleStatus]
+
+
+# Fetching models, fetch jobs and profiles. These records keep the core's camelCase keys
+# (as `Model.to_dict`, `Engine.model_health` and the outbox do), so the same JSON reads the
+# same from Python, Node.js and the HarperDB component.
+
+
+class Provenance(TypedDict):
+    """Where a fetched file came from (``Model.provenance``, ``FileRecord.provenance``)."""
+
+    source: Literal["http", "fs", "hf"]
+    """The kind of source."""
+    reference: str
+    """The file's address: the URL (without user info or query), the canonical path, or
+    ``org/name/path`` on the Hugging Face Hub."""
+    revision: str | None
+    """The version the source reported: the ``ETag`` (else ``Last-Modified``) of an HTTP
+    answer, the commit hash on the Hub; ``None`` for files on disk."""
+    variant: str | None
+    """The variant asked for (``default``, ``quantized``, …)."""
+    sha256: str
+    """Hex sha256 of the file."""
+    size: int
+    """Size in bytes."""
+    fetchedAt: int
+    """When the file was stored, milliseconds since the Unix epoch."""
+
+
+class FileRecord(TypedDict):
+    """A stored file of a fetch (``FetchJobResult.files``, ``Model.files``)."""
+
+    name: str
+    """Its path relative to what was fetched (``onnx/model.onnx``, ``config.json``)."""
+    sha256: str
+    size: int
+    provenance: Provenance
+
+
+class FetchJobError(TypedDict):
+    """Why a fetch job's last attempt failed."""
+
+    code: str
+    """The stable error code (``HARPER_EDGE_NOT_FOUND``, ``HARPER_EDGE_NETWORK``, …): the
+    ``code`` of the exception class of the same kind."""
+    message: str
+    retryable: bool
+    """Whether the same fetch may succeed later (``Engine.retry_job``)."""
+    httpStatus: int | None
+    """The HTTP status of the answer, when a server answered."""
+
+
+class _FetchJobResultRequired(TypedDict):
+    files: list[FileRecord]
+    """The fetched files, in the order the source gave them."""
+
+
+class FetchJobResult(_FetchJobResultRequired, total=False):
+    """What a completed fetch job fetched."""
+
+    modelId: str
+    """The model registered from the files (``name:version``), when the job registers one."""
+
+
+class _FetchJobRequired(TypedDict):
+    id: str
+    """``name:version``."""
+    modelName: str
+    modelVersion: str
+    source: dict[str, Any]
+    """The source spec: ``{"kind": "http", "url"}``, ``{"kind": "fs", "root", "path"}`` or
+    ``{"kind": "hf", "repo", "revision"?, "files"?, "endpoint"?}``."""
+    options: dict[str, Any]
+    """The fetch options (camelCase, durations in milliseconds; header values hidden)."""
+    state: Literal["queued", "downloading", "verifying", "completed", "failed", "cancelled"]
+    bytesDone: int
+    """Bytes fetched so far in the current attempt."""
+    bytesTotal: int | None
+    """Bytes to fetch, when known."""
+    percent: int
+    """``bytesDone / bytesTotal`` in percent, rounded down (100 once completed)."""
+    attempts: int
+    """How many times the job was started."""
+    error: FetchJobError | None
+    createdAt: int
+    """Milliseconds since the Unix epoch, as ``startedAt`` and ``finishedAt``."""
+    startedAt: int | None
+    finishedAt: int | None
+    result: FetchJobResult | None
+    """What it fetched, once completed."""
+
+
+class FetchJob(_FetchJobRequired, total=False):
+    """A fetch job (``Engine.fetch_model``, ``Engine.wait_job``, ``Engine.fetch_jobs``)."""
+
+    registration: dict[str, Any]
+    """How the files become a model once verified (``framework``, ``stage``, ``metadata``,
+    ``mainFile``); absent for a fetch-only job."""
+
+
+class InspectedFile(TypedDict):
+    """One file of an inspected source."""
+
+    name: str
+    size: int | None
+    """Size in bytes, when the source tells."""
+    selected: bool
+    """Whether a fetch with the same arguments would take it."""
+
+
+class Inspection(TypedDict):
+    """What ``inspect_source`` found."""
+
+    source: Literal["http", "fs", "hf"]
+    reference: str
+    """The source as records show it (a URL without query or user info, ``org/name``)."""
+    revision: str | None
+    """What a fetch now would record: the commit on the Hub, the ``ETag`` or
+    ``Last-Modified`` of a URL; ``None`` for files on disk."""
+    files: list[InspectedFile]
+    downloadBytes: int | None
+    """Bytes a fetch would take, when every selected file's size is known."""
+    framework: str | None
+    """The framework the model file implies (``.onnx``: ``onnx``, ``.safetensors``:
+    ``transformers``)."""
+    modelFile: str | None
+    """The model file a registration would load."""
+    taskType: str | None
+    """The task the files suggest (``text-embedding`` for a sentence-transformers layout)."""
+    suggestedName: str
+    """A model name derived from the source."""
+    fromCache: bool
+    """Whether the Hub listing came from the local Hugging Face cache."""
+
+
+class DeployEntry(TypedDict):
+    """What ``Engine.deploy_profile`` did with one model."""
+
+    modelId: str
+    action: Literal["already_registered", "registered", "would_register", "failed"]
+    jobId: str | None
+    """The fetch job, when one ran."""
+    bytes: int
+    """Bytes fetched."""
+    error: FetchJobError | None
+    """Why it failed."""
+
+
+class DeployReport(TypedDict):
+    """What ``Engine.deploy_profile`` did."""
+
+    profile: str
+    """The profile's name."""
+    models: list[DeployEntry]
+    """One entry per model, in profile order."""
+    elapsedMs: int
+
+
+class ProfileSummary(TypedDict):
+    """A valid profile (``validate_profile``)."""
+
+    name: str
+    description: str | None
+    models: list[str]
+    """The ids (``name:version``) of its models, in profile order."""
+
+
+class ProfileProblem(TypedDict):
+    """One problem of an invalid profile (the ``problems`` attribute of the
+    ``InvalidInputError`` that ``validate_profile`` and ``Engine.deploy_profile`` raise)."""
+
+    model: str | None
+    """The model (its ``modelName``, else ``models[i]``); ``None`` for the profile itself."""
+    field: str
+    """The field path (``models[1].modelBlob.path``)."""
+    message: str
