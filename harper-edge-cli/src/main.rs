@@ -54,6 +54,20 @@ enum Command {
         #[arg(long)]
         session_id: Option<String>,
     },
+    /// Ask a chat or generate model (Ollama) and stream its answer to stdout.
+    Chat {
+        /// `NAME` (newest version) or `NAME:VERSION`.
+        model: String,
+        /// The prompt; `-` reads stdin.
+        prompt: String,
+        /// A system message first.
+        #[arg(long)]
+        system: Option<String>,
+        /// Print the whole answer as one JSON object (inference id, text, tokens, latency)
+        /// instead of streaming text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List recorded inference events, newest first, one JSON object per line.
     Events {
         /// Only events of this model.
@@ -137,18 +151,29 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ModelCommand {
-    /// Register a model file under NAME:VERSION.
+    /// Register a model file under NAME:VERSION, or a model an Ollama daemon serves
+    /// (--ollama MODEL).
     Add {
         /// Model name.
         name: String,
         /// Model version.
         version: String,
-        /// Model format.
+        /// Model format (ollama with --ollama).
         #[arg(long, default_value = "onnx")]
         framework: String,
         /// The model file.
-        #[arg(long)]
-        file: PathBuf,
+        #[arg(long, required_unless_present = "ollama", conflicts_with = "ollama")]
+        file: Option<PathBuf>,
+        /// The model's name in Ollama (`llama3.2`, `nomic-embed-text`): registers an Ollama
+        /// model, no file.
+        #[arg(long, value_name = "MODEL")]
+        ollama: Option<String>,
+        /// What the Ollama model is for: chat, generate or embeddings.
+        #[arg(long, default_value = "chat", requires = "ollama")]
+        mode: String,
+        /// The Ollama daemon's address (default OLLAMA_HOST, else 127.0.0.1:11434).
+        #[arg(long, requires = "ollama")]
+        host: Option<String>,
         /// Lifecycle stage.
         #[arg(long, default_value = "candidate")]
         stage: String,
@@ -215,6 +240,62 @@ pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     }
 }
 
+#[cfg(feature = "ollama")]
+fn ollama_manifest(model: &str, mode: &str, host: Option<String>) -> Result<Vec<u8>> {
+    use harper_edge_core::backend::ollama::{OllamaMode, OllamaModel};
+    let mode = match mode {
+        "chat" => OllamaMode::Chat,
+        "generate" => OllamaMode::Generate,
+        "embeddings" => OllamaMode::Embeddings,
+        other => {
+            return Err(Error::invalid_input(format!(
+                "unknown --mode '{other}' (expected chat, generate or embeddings)"
+            )));
+        }
+    };
+    let mut manifest = OllamaModel::new(model, mode);
+    manifest.host = host;
+    Ok(manifest.to_bytes())
+}
+
+#[cfg(not(feature = "ollama"))]
+fn ollama_manifest(_model: &str, _mode: &str, _host: Option<String>) -> Result<Vec<u8>> {
+    Err(Error::BackendNotCompiled { backend: "ollama".into(), feature: "ollama".into() })
+}
+
+fn chat(engine: &Engine, model: &str, prompt: String, system: Option<String>, json: bool) -> Result<()> {
+    use harper_edge_core::backend::{ChatMessage, Prompt};
+    use std::io::Write as _;
+    let prompt = if prompt == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| Error::io("<stdin>", e))?;
+        text
+    } else {
+        prompt
+    };
+    let mut messages = Vec::new();
+    if let Some(system) = system {
+        messages.push(ChatMessage::new("system", system));
+    }
+    messages.push(ChatMessage::user(prompt));
+    let mut out = std::io::stdout();
+    let answer = engine.generate(&model.parse()?, &Prompt::Chat(&messages), &InferContext::new(), &mut |piece| {
+        if json {
+            return true;
+        }
+        // A closed stdout (`| head`) stops the answer.
+        out.write_all(piece.as_bytes()).and_then(|()| out.flush()).is_ok()
+    });
+    engine.flush()?;
+    let answer = answer?;
+    if json {
+        print_json(&answer)
+    } else {
+        let _ = writeln!(out);
+        Ok(())
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let engine = Engine::open(&cli.home)?;
     match cli.command {
@@ -228,18 +309,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn run_command(engine: Engine, command: Command) -> Result<()> {
     match command {
-        Command::Model(ModelCommand::Add { name, version, framework, file, stage, metadata }) => {
-            let framework: Framework = framework.parse()?;
+        Command::Model(ModelCommand::Add {
+            name,
+            version,
+            framework,
+            file,
+            ollama,
+            mode,
+            host,
+            stage,
+            metadata,
+        }) => {
             let stage: Stage = stage.parse()?;
             let metadata = parse_json("--metadata", &metadata)?;
-            let model = engine.register_model(
-                ModelRegistration::new(name, version, framework)
-                    .file(file)
-                    .stage(stage)
-                    .metadata(metadata),
-            )?;
+            let registration = match (file, ollama) {
+                (Some(file), _) => ModelRegistration::new(name, version, framework.parse()?).file(file),
+                (None, Some(model)) => {
+                    ModelRegistration::new(name, version, Framework::Ollama)
+                        .bytes(ollama_manifest(&model, &mode, host)?)
+                }
+                (None, None) => return Err(Error::invalid_input("give --file or --ollama")),
+            };
+            let model = engine.register_model(registration.stage(stage).metadata(metadata))?;
             print_json(&model)
         }
+        Command::Chat { model, prompt, system, json } => chat(&engine, &model, prompt, system, json),
         Command::Model(ModelCommand::List(args)) => fetch::list(&engine, &args),
         Command::Model(ModelCommand::Show { model }) => fetch::show(&engine, &model),
         Command::Model(ModelCommand::Remove { model }) => fetch::remove(&engine, &model),

@@ -33,7 +33,10 @@ use crate::telemetry::{
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
+mod generate;
 mod models;
+
+pub use generate::GenerateResult;
 
 /// Environment variable naming the data directory.
 pub const HOME_ENV: &str = "HARPER_EDGE_HOME";

@@ -40,7 +40,7 @@ pub mod tensor;
 
 pub use backend::{Backend, Framework, Session};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use engine::{BaselineOptions, Engine, EngineBuilder, InferContext, Prediction};
+pub use engine::{BaselineOptions, Engine, EngineBuilder, GenerateResult, InferContext, Prediction};
 pub use error::{Error, ErrorKind, Result};
 pub use registry::{Model, ModelFilter, ModelRef, ModelRegistration, Stage};
 pub use store::{MemoryStore, OutboxEntry, SqliteStore, Store, Table};

@@ -77,6 +77,9 @@ pub struct ProfileModel {
     pub source: Option<SourceSpec>,
     /// The runtime's model id, for a model without files.
     pub runtime_model: Option<String>,
+    /// What the runtime model is for (`embeddings`, `chat`, `generate`): the blob's `mode`,
+    /// else `embeddings` for a `text-embedding` taskType, else `chat`.
+    pub runtime_mode: Option<String>,
     /// Fetch options from the blob (`variant`, `sha256`).
     pub options: FetchOptions,
 }
@@ -346,7 +349,13 @@ fn read_model(entry: &Value, base: &Path, p: &mut EntryProblems<'_>) -> Option<P
         return None;
     };
     let framework = framework?;
-    let (source, runtime_model, options) = read_blob(blob, blob_key, framework, base, p)?;
+    let (source, runtime_model, options, mode) = read_blob(blob, blob_key, framework, base, p)?;
+    let runtime_mode = runtime_model.as_ref().map(|_| {
+        mode.unwrap_or_else(|| {
+            let embedding = metadata.get("taskType").and_then(Value::as_str) == Some("text-embedding");
+            if embedding { "embeddings" } else { "chat" }.to_string()
+        })
+    });
     Some(ProfileModel {
         model_name: name?,
         model_version: version?,
@@ -355,11 +364,12 @@ fn read_model(entry: &Value, base: &Path, p: &mut EntryProblems<'_>) -> Option<P
         metadata,
         source,
         runtime_model,
+        runtime_mode,
         options,
     })
 }
 
-type Blob = (Option<SourceSpec>, Option<String>, FetchOptions);
+type Blob = (Option<SourceSpec>, Option<String>, FetchOptions, Option<String>);
 
 fn runtime_framework(f: Framework) -> bool {
     matches!(f, Framework::Ollama | Framework::Tensorflow)
@@ -376,10 +386,10 @@ fn read_blob(
     match blob {
         Value::String(s) => {
             if runtime_framework(framework) && !s.starts_with("hf:") && !s.contains("://") {
-                return Some((None, Some(s.clone()), options));
+                return Some((None, Some(s.clone()), options, None));
             }
             match spec_from_str(s, base) {
-                Ok(spec) => Some((Some(spec), None, options)),
+                Ok(spec) => Some((Some(spec), None, options, None)),
                 Err(e) => {
                     p.push(key, e.to_string());
                     None
@@ -447,7 +457,17 @@ fn read_blob(
                 }
                 None => match get("modelName") {
                     Some(id) if runtime_framework(framework) => {
-                        return Some((None, Some(id), options));
+                        let mode = get("mode");
+                        if let Some(m) = &mode
+                            && !matches!(m.as_str(), "embeddings" | "chat" | "generate")
+                        {
+                            p.push(
+                                &format!("{key}.mode"),
+                                format!("unknown mode '{m}' (expected embeddings, chat or generate)"),
+                            );
+                            return None;
+                        }
+                        return Some((None, Some(id), options, mode));
                     }
                     Some(repo) => {
                         hf_spec(&repo, get("revision"), Vec::new(), framework, &mut options)
@@ -462,7 +482,7 @@ fn read_blob(
                 },
             };
             match spec {
-                Ok(spec) => Some((Some(spec), None, options)),
+                Ok(spec) => Some((Some(spec), None, options, None)),
                 Err(e) => {
                     p.push(key, e.to_string());
                     None
@@ -584,6 +604,39 @@ impl DeployReport {
     }
 }
 
+/// Registers a model a runtime serves (no file to fetch): an Ollama manifest.
+fn register_runtime(engine: &Engine, m: &ProfileModel) -> Result<()> {
+    let id = m.id();
+    let model = m.runtime_model.as_deref().unwrap_or_default();
+    match m.framework {
+        #[cfg(feature = "ollama")]
+        Framework::Ollama => {
+            use crate::backend::ollama::{OllamaMode, OllamaModel};
+            let mode = match m.runtime_mode.as_deref() {
+                Some("embeddings") => OllamaMode::Embeddings,
+                Some("generate") => OllamaMode::Generate,
+                _ => OllamaMode::Chat,
+            };
+            let manifest = OllamaModel::new(model, mode).to_bytes();
+            engine.register_model(
+                crate::registry::ModelRegistration::new(&m.model_name, &m.model_version, m.framework)
+                    .bytes(manifest)
+                    .stage(m.stage)
+                    .metadata(m.metadata.clone()),
+            )?;
+            Ok(())
+        }
+        _ => {
+            let _ = engine;
+            Err(Error::invalid_input(format!(
+                "'{id}' is served by a runtime ({model}) that harper-edge cannot register for \
+                 framework {}",
+                m.framework
+            )))
+        }
+    }
+}
+
 fn confine(spec: &SourceSpec, profile: &Profile, root: &Path) -> Result<SourceSpec> {
     let SourceSpec::Fs { root: r, path } = spec else { return Ok(spec.clone()) };
     let full = r.join(path);
@@ -638,10 +691,13 @@ pub fn deploy(
             }
             backend::for_framework(m.framework)?;
             let Some(spec) = &m.source else {
-                return Err(Error::invalid_input(format!(
-                    "'{id}' is served by a runtime ({}) and has no file to fetch",
-                    m.runtime_model.as_deref().unwrap_or("?")
-                )));
+                if options.dry_run {
+                    entry.action = DeployAction::WouldRegister;
+                    return Ok(None);
+                }
+                register_runtime(engine, m)?;
+                entry.action = DeployAction::Registered;
+                return Ok(None);
             };
             let spec = match &options.root {
                 Some(root) => confine(spec, profile, root)?,

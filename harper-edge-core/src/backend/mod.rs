@@ -18,6 +18,8 @@ use crate::tensor::{Outputs, Tensor, TensorInfo};
 #[cfg(feature = "tract")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tract")))]
 pub mod tract;
+#[cfg(feature = "ollama")]
+pub mod ollama;
 
 /// The model format of a registered model (the original design's `framework` field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -144,6 +146,65 @@ pub trait Session: Send + Sync + fmt::Debug {
     ///
     /// [`Error::Backend`] when the runtime fails.
     fn run(&self, inputs: &[&Tensor<'_>]) -> Result<Outputs>;
+
+    /// Generates text for `prompt`, streaming each piece to `on_chunk` (which returns
+    /// `false` to stop); for models that generate text (Ollama chat and generate models).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a model that does not generate text (the default); the
+    /// backend's errors otherwise.
+    fn generate(&self, prompt: &Prompt<'_>, on_chunk: &mut dyn FnMut(&str) -> bool) -> Result<Generation> {
+        let _ = (prompt, on_chunk);
+        Err(Error::invalid_input("this model does not generate text (a chat or generate model does)"))
+    }
+}
+
+/// What a text-generating model is asked: a prompt, or a conversation.
+#[derive(Debug, Clone, Copy)]
+pub enum Prompt<'a> {
+    /// One prompt (a chat model gets it as one user message).
+    Text(&'a str),
+    /// A conversation, oldest message first.
+    Chat(&'a [ChatMessage]),
+}
+
+/// One chat message (serde: Ollama's shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// `system`, `user`, `assistant` or `tool`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+impl ChatMessage {
+    /// A message from `role`.
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        ChatMessage { role: role.into(), content: content.into() }
+    }
+
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new("user", content)
+    }
+}
+
+/// A finished (or stopped) generation (serde camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Generation {
+    /// The whole answer.
+    pub text: String,
+    /// Why it ended: Ollama's `done_reason` (`stop`, `length`, …), or `cancelled` when the
+    /// callback stopped it.
+    pub done_reason: String,
+    /// Tokens in the prompt, as Ollama counted them.
+    pub prompt_tokens: Option<u64>,
+    /// Tokens generated.
+    pub completion_tokens: Option<u64>,
+    /// The daemon's own total time, in milliseconds.
+    pub total_ms: Option<f64>,
 }
 
 /// Names of every backend harper-edge knows, compiled in or not.
@@ -173,7 +234,13 @@ pub fn backend(name: &str) -> Result<Arc<dyn Backend>> {
         "tract" => {
             Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
         }
-        "ort" | "candle" | "ollama" => {
+        #[cfg(feature = "ollama")]
+        "ollama" => Ok(Arc::new(ollama::OllamaBackend::new())),
+        #[cfg(not(feature = "ollama"))]
+        "ollama" => {
+            Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
+        }
+        "ort" | "candle" => {
             Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
         }
         other => Err(Error::invalid_input(format!(

@@ -66,6 +66,8 @@ impl Reply {
 pub struct Request {
     pub path: String,
     pub headers: HashMap<String, String>,
+    /// The request body (read when it has a `Content-Length`).
+    pub body: Vec<u8>,
 }
 
 /// Serves one scripted reply per connection, in order, and records the requests.
@@ -151,7 +153,12 @@ fn serve(
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
         .and_then(|n| n.parse::<usize>().ok());
-    let request = Request { path, headers };
+    let mut body = vec![0u8; headers.get("content-length").and_then(|n| n.parse().ok()).unwrap_or(0)];
+    if !body.is_empty() {
+        use std::io::Read as _;
+        reader.read_exact(&mut body).unwrap();
+    }
+    let request = Request { path, headers, body };
     let reply = match (reply, route) {
         (Some(reply), _) => reply,
         (None, Some(route)) => route(&request),
