@@ -422,7 +422,12 @@ fn line(job: &FetchJob) -> String {
     let mut s = format!("{} {}", job.id, job.state.as_str());
     match job.bytes_total {
         Some(total) if job.state == JobState::Downloading => {
-            s.push_str(&format!(" {}% ({} of {})", job.percent, bytes(job.bytes_done), bytes(total)));
+            s.push_str(&format!(
+                " {}% ({} of {})",
+                job.percent,
+                bytes(job.bytes_done),
+                bytes(total)
+            ));
         }
         None if job.bytes_done > 0 => s.push_str(&format!(" {}", bytes(job.bytes_done))),
         _ => {}

@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         session_id: Option<String>,
     },
+    /// Embed texts with an embedding model, all in one batch; prints one JSON object
+    /// (inferenceId, count, dim, vectors).
+    Embed {
+        /// `NAME` (newest version) or `NAME:VERSION`.
+        model: String,
+        /// The texts; `-` reads one text per line from stdin.
+        #[arg(required = true)]
+        texts: Vec<String>,
+    },
     /// Ask a chat or generate model (Ollama) and stream its answer to stdout.
     Chat {
         /// `NAME` (newest version) or `NAME:VERSION`.
@@ -263,7 +272,13 @@ fn ollama_manifest(_model: &str, _mode: &str, _host: Option<String>) -> Result<V
     Err(Error::BackendNotCompiled { backend: "ollama".into(), feature: "ollama".into() })
 }
 
-fn chat(engine: &Engine, model: &str, prompt: String, system: Option<String>, json: bool) -> Result<()> {
+fn chat(
+    engine: &Engine,
+    model: &str,
+    prompt: String,
+    system: Option<String>,
+    json: bool,
+) -> Result<()> {
     use harper_edge_core::backend::{ChatMessage, Prompt};
     use std::io::Write as _;
     let prompt = if prompt == "-" {
@@ -279,13 +294,18 @@ fn chat(engine: &Engine, model: &str, prompt: String, system: Option<String>, js
     }
     messages.push(ChatMessage::user(prompt));
     let mut out = std::io::stdout();
-    let answer = engine.generate(&model.parse()?, &Prompt::Chat(&messages), &InferContext::new(), &mut |piece| {
-        if json {
-            return true;
-        }
-        // A closed stdout (`| head`) stops the answer.
-        out.write_all(piece.as_bytes()).and_then(|()| out.flush()).is_ok()
-    });
+    let answer = engine.generate(
+        &model.parse()?,
+        &Prompt::Chat(&messages),
+        &InferContext::new(),
+        &mut |piece| {
+            if json {
+                return true;
+            }
+            // A closed stdout (`| head`) stops the answer.
+            out.write_all(piece.as_bytes()).and_then(|()| out.flush()).is_ok()
+        },
+    );
     engine.flush()?;
     let answer = answer?;
     if json {
@@ -323,17 +343,42 @@ fn run_command(engine: Engine, command: Command) -> Result<()> {
             let stage: Stage = stage.parse()?;
             let metadata = parse_json("--metadata", &metadata)?;
             let registration = match (file, ollama) {
-                (Some(file), _) => ModelRegistration::new(name, version, framework.parse()?).file(file),
-                (None, Some(model)) => {
-                    ModelRegistration::new(name, version, Framework::Ollama)
-                        .bytes(ollama_manifest(&model, &mode, host)?)
+                (Some(file), _) => {
+                    ModelRegistration::new(name, version, framework.parse()?).file(file)
                 }
+                (None, Some(model)) => ModelRegistration::new(name, version, Framework::Ollama)
+                    .bytes(ollama_manifest(&model, &mode, host)?),
                 (None, None) => return Err(Error::invalid_input("give --file or --ollama")),
             };
             let model = engine.register_model(registration.stage(stage).metadata(metadata))?;
             print_json(&model)
         }
-        Command::Chat { model, prompt, system, json } => chat(&engine, &model, prompt, system, json),
+        Command::Chat { model, prompt, system, json } => {
+            chat(&engine, &model, prompt, system, json)
+        }
+        Command::Embed { model, texts } => {
+            let texts = if texts == ["-"] {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).map_err(|e| Error::io("<stdin>", e))?;
+                text.lines().map(str::to_string).collect()
+            } else {
+                texts
+            };
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let e = engine.embed(&model.parse()?, &refs, &InferContext::new());
+            engine.flush()?;
+            let e = e?;
+            let vectors: Vec<&[f32]> = e.vectors.chunks(e.dim.max(1)).collect();
+            print_json(&json!({
+                "inferenceId": e.inference_id,
+                "modelName": e.model_name,
+                "modelVersion": e.model_version,
+                "count": e.count,
+                "dim": e.dim,
+                "latencyMs": e.latency_ms,
+                "vectors": vectors,
+            }))
+        }
         Command::Model(ModelCommand::List(args)) => fetch::list(&engine, &args),
         Command::Model(ModelCommand::Show { model }) => fetch::show(&engine, &model),
         Command::Model(ModelCommand::Remove { model }) => fetch::remove(&engine, &model),

@@ -57,7 +57,8 @@ fn ollama_stand_in() -> String {
 fn an_ollama_model_streams_its_answer_and_the_call_is_recorded() {
     let home = tempfile::tempdir().unwrap();
     let host = ollama_stand_in();
-    let added = cli(home.path(), &["model", "add", "llm", "1", "--ollama", "llama3.2", "--host", &host]);
+    let added =
+        cli(home.path(), &["model", "add", "llm", "1", "--ollama", "llama3.2", "--host", &host]);
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
     assert_eq!(added["framework"], "ollama");
@@ -80,6 +81,11 @@ fn an_ollama_model_streams_its_answer_and_the_call_is_recorded() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["prediction"], "Hello, world");
     assert_eq!(lines[1]["featuresIn"]["messages"][0]["role"], "system");
+
+    // An Ollama chat model does not embed: a typed one-line error.
+    let out = cli(home.path(), &["embed", "llm", "a", "b"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("INVALID_INPUT"));
 
     let err = cli(home.path(), &["model", "add", "x", "1", "--ollama", "m", "--mode", "dance"]);
     assert!(String::from_utf8(err.stderr).unwrap().contains("unknown --mode 'dance'"));

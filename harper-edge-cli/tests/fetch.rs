@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -70,7 +70,10 @@ fn fetch_show_list_filter_and_remove() {
     let out = cli(home.path(), &["model", "remove", "iris:1"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("model 'iris:1' not found") && stderr.contains("NOT_FOUND"), "{stderr}");
+    assert!(
+        stderr.contains("model 'iris:1' not found") && stderr.contains("NOT_FOUND"),
+        "{stderr}"
+    );
     assert!(ok(&cli(home.path(), &["job", "list"])).is_empty(), "the job went with the model");
 }
 
@@ -144,7 +147,8 @@ fn serve(mut stream: TcpStream, body: &[u8], hang: bool) {
             break;
         }
     }
-    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    let head =
+        format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
     let _ = stream.write_all(head.as_bytes());
     if hang {
         let _ = stream.write_all(&body[..body.len() / 2]);

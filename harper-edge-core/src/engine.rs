@@ -33,10 +33,10 @@ use crate::telemetry::{
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
-mod generate;
 mod models;
+mod text;
 
-pub use generate::GenerateResult;
+pub use text::{Embeddings, GenerateResult};
 
 /// Environment variable naming the data directory.
 pub const HOME_ENV: &str = "HARPER_EDGE_HOME";

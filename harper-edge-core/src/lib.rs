@@ -40,7 +40,9 @@ pub mod tensor;
 
 pub use backend::{Backend, Framework, Session};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use engine::{BaselineOptions, Engine, EngineBuilder, GenerateResult, InferContext, Prediction};
+pub use engine::{
+    BaselineOptions, Embeddings, Engine, EngineBuilder, GenerateResult, InferContext, Prediction,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use registry::{Model, ModelFilter, ModelRef, ModelRegistration, Stage};
 pub use store::{MemoryStore, OutboxEntry, SqliteStore, Store, Table};

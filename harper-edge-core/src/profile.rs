@@ -352,7 +352,8 @@ fn read_model(entry: &Value, base: &Path, p: &mut EntryProblems<'_>) -> Option<P
     let (source, runtime_model, options, mode) = read_blob(blob, blob_key, framework, base, p)?;
     let runtime_mode = runtime_model.as_ref().map(|_| {
         mode.unwrap_or_else(|| {
-            let embedding = metadata.get("taskType").and_then(Value::as_str) == Some("text-embedding");
+            let embedding =
+                metadata.get("taskType").and_then(Value::as_str) == Some("text-embedding");
             if embedding { "embeddings" } else { "chat" }.to_string()
         })
     });
@@ -463,7 +464,9 @@ fn read_blob(
                         {
                             p.push(
                                 &format!("{key}.mode"),
-                                format!("unknown mode '{m}' (expected embeddings, chat or generate)"),
+                                format!(
+                                    "unknown mode '{m}' (expected embeddings, chat or generate)"
+                                ),
                             );
                             return None;
                         }
@@ -619,10 +622,14 @@ fn register_runtime(engine: &Engine, m: &ProfileModel) -> Result<()> {
             };
             let manifest = OllamaModel::new(model, mode).to_bytes();
             engine.register_model(
-                crate::registry::ModelRegistration::new(&m.model_name, &m.model_version, m.framework)
-                    .bytes(manifest)
-                    .stage(m.stage)
-                    .metadata(m.metadata.clone()),
+                crate::registry::ModelRegistration::new(
+                    &m.model_name,
+                    &m.model_version,
+                    m.framework,
+                )
+                .bytes(manifest)
+                .stage(m.stage)
+                .metadata(m.metadata.clone()),
             )?;
             Ok(())
         }
@@ -640,12 +647,23 @@ fn register_runtime(engine: &Engine, m: &ProfileModel) -> Result<()> {
 fn confine(spec: &SourceSpec, profile: &Profile, root: &Path) -> Result<SourceSpec> {
     let SourceSpec::Fs { root: r, path } = spec else { return Ok(spec.clone()) };
     let full = r.join(path);
-    let relative = full.strip_prefix(&profile.base_dir).unwrap_or(&full);
-    let relative = std::fs::canonicalize(&profile.base_dir)
-        .ok()
-        .and_then(|b| full.strip_prefix(b).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| relative.to_path_buf());
-    if relative.is_absolute() {
+    let base =
+        std::fs::canonicalize(&profile.base_dir).unwrap_or_else(|_| profile.base_dir.clone());
+    // Lexically: a path that climbs above the profile's directory is refused whether or
+    // not its target exists (the import then checks symlinks on disk).
+    let mut relative = PathBuf::new();
+    let inside = full.strip_prefix(&base).ok().is_some_and(|rest| {
+        rest.components().all(|c| match c {
+            std::path::Component::Normal(part) => {
+                relative.push(part);
+                true
+            }
+            std::path::Component::CurDir => true,
+            std::path::Component::ParentDir => relative.pop(),
+            _ => false,
+        })
+    });
+    if !inside || relative.as_os_str().is_empty() {
         return Err(Error::invalid_input(format!(
             "path '{}' is outside the deploy root '{}'",
             full.display(),

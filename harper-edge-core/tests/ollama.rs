@@ -40,7 +40,9 @@ fn engine_with(server: &Server, mode: OllamaMode, read_timeout_ms: Option<u64>) 
     manifest.host = Some(server.url.clone());
     manifest.read_timeout_ms = read_timeout_ms;
     engine
-        .register_model(ModelRegistration::new("llm", "1", Framework::Ollama).bytes(manifest.to_bytes()))
+        .register_model(
+            ModelRegistration::new("llm", "1", Framework::Ollama).bytes(manifest.to_bytes()),
+        )
         .unwrap();
     engine
 }
@@ -57,11 +59,16 @@ fn embeddings_are_batched_in_one_request() {
         let body: Value = serde_json::from_slice(&req.body).unwrap();
         let n = body["input"].as_array().unwrap().len();
         let vectors: Vec<Vec<f32>> = (0..n).map(|i| vec![i as f32, 1.0, 0.5]).collect();
-        Reply { body: json!({"model": body["model"], "embeddings": vectors}).to_string().into_bytes(), ..Reply::status(200) }
+        Reply {
+            body: json!({"model": body["model"], "embeddings": vectors}).to_string().into_bytes(),
+            ..Reply::status(200)
+        }
     });
     let engine = engine_with(&server, OllamaMode::Embeddings, None);
     let input = texts(&["a", "b", "c"]);
-    let p = engine.infer(&"llm".parse().unwrap(), &Inputs::single(input), &InferContext::new()).unwrap();
+    let p = engine
+        .infer(&"llm".parse().unwrap(), &Inputs::single(input), &InferContext::new())
+        .unwrap();
     let out = p.outputs.get("embeddings").unwrap();
     assert_eq!(out.shape(), [3, 3]);
     assert_eq!(out.as_f32().unwrap()[6], 2.0, "third vector, first value");
@@ -69,22 +76,40 @@ fn embeddings_are_batched_in_one_request() {
     assert_eq!(requests.len(), 1, "one request for the whole batch");
     let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(body, json!({"model": "llama3.2", "input": ["a", "b", "c"]}));
+
+    // The text task: a list of strings in, one vector per text out, one request.
+    let e = engine.embed(&"llm".parse().unwrap(), &["x", "y"], &InferContext::new()).unwrap();
+    assert_eq!((e.count, e.dim), (2, 3));
+    assert_eq!(e.vector(1).unwrap(), [1.0, 1.0, 0.5]);
+    assert_eq!(server.requests().len(), 2);
+    let err = engine.embed(&"llm".parse().unwrap(), &[], &InferContext::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
+    engine.register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(path)).unwrap();
+    let err = engine.embed(&"iris".parse().unwrap(), &["x"], &InferContext::new()).unwrap_err();
+    assert!(err.to_string().contains("does not take text"), "{err}");
 }
 
 #[test]
 fn chat_streams_pieces_and_is_recorded() {
     let server = Server::routed(|req| {
         assert_eq!(req.path, "/api/chat");
-        Reply { body: chat_stream(), ..Reply::status(200) }.header("content-type", "application/x-ndjson")
+        Reply { body: chat_stream(), ..Reply::status(200) }
+            .header("content-type", "application/x-ndjson")
     });
     let engine = engine_with(&server, OllamaMode::Chat, None);
     let mut pieces = Vec::new();
     let messages = [ChatMessage::new("system", "Be brief."), ChatMessage::user("Say hello")];
     let answer = engine
-        .generate(&"llm".parse().unwrap(), &Prompt::Chat(&messages), &InferContext::new(), &mut |p| {
-            pieces.push(p.to_string());
-            true
-        })
+        .generate(
+            &"llm".parse().unwrap(),
+            &Prompt::Chat(&messages),
+            &InferContext::new(),
+            &mut |p| {
+                pieces.push(p.to_string());
+                true
+            },
+        )
         .unwrap();
     assert_eq!(pieces, ["Hel", "lo", " world"]);
     assert_eq!(answer.generation.text, "Hello world");
@@ -106,7 +131,9 @@ fn the_callback_can_stop_an_answer() {
     let server = Server::routed(|_| Reply { body: chat_stream(), ..Reply::status(200) });
     let engine = engine_with(&server, OllamaMode::Chat, None);
     let answer = engine
-        .generate(&"llm".parse().unwrap(), &Prompt::Text("hi"), &InferContext::new(), &mut |_| false)
+        .generate(&"llm".parse().unwrap(), &Prompt::Text("hi"), &InferContext::new(), &mut |_| {
+            false
+        })
         .unwrap();
     assert_eq!(answer.generation.text, "Hel");
     assert_eq!(answer.generation.done_reason, "cancelled");
@@ -125,7 +152,9 @@ fn generate_mode_uses_the_generate_endpoint() {
         Reply { body, ..Reply::status(200) }
     });
     let engine = engine_with(&server, OllamaMode::Generate, None);
-    let p = engine.infer(&"llm".parse().unwrap(), &Inputs::single(texts(&["2+2="])), &InferContext::new()).unwrap();
+    let p = engine
+        .infer(&"llm".parse().unwrap(), &Inputs::single(texts(&["2+2="])), &InferContext::new())
+        .unwrap();
     assert_eq!(p.outputs.get("text").unwrap().as_strings().unwrap(), ["4"]);
     assert_eq!(*seen.lock().unwrap(), ["/api/generate"]);
 }
@@ -151,7 +180,9 @@ fn a_daemon_that_is_down_is_a_retryable_network_error() {
     manifest.host = Some("127.0.0.1:9".into());
     // Registration does not need the daemon.
     engine
-        .register_model(ModelRegistration::new("llm", "1", Framework::Ollama).bytes(manifest.to_bytes()))
+        .register_model(
+            ModelRegistration::new("llm", "1", Framework::Ollama).bytes(manifest.to_bytes()),
+        )
         .unwrap();
     let err = engine
         .generate(&"llm".parse().unwrap(), &Prompt::Text("hi"), &InferContext::new(), &mut |_| true)
@@ -172,7 +203,12 @@ fn malformed_broken_and_erroring_streams_are_backend_errors() {
         let server = Server::routed(move |_| Reply { body: body.clone(), ..Reply::status(200) });
         let engine = engine_with(&server, OllamaMode::Chat, None);
         let err = engine
-            .generate(&"llm".parse().unwrap(), &Prompt::Text("hi"), &InferContext::new(), &mut |_| true)
+            .generate(
+                &"llm".parse().unwrap(),
+                &Prompt::Text("hi"),
+                &InferContext::new(),
+                &mut |_| true,
+            )
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
         assert!(err.to_string().contains(expect), "{expect:?} not in {err}");
@@ -219,7 +255,9 @@ fn an_embedding_model_does_not_chat_and_a_tabular_model_does_not_generate() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
     engine.register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(path)).unwrap();
     let err = engine
-        .generate(&"iris".parse().unwrap(), &Prompt::Text("hi"), &InferContext::new(), &mut |_| true)
+        .generate(&"iris".parse().unwrap(), &Prompt::Text("hi"), &InferContext::new(), &mut |_| {
+            true
+        })
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }

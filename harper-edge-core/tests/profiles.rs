@@ -93,6 +93,7 @@ fn failures_are_reported_per_model_and_a_root_confines_paths() {
         r#"{"name": "p", "models": [
             {"modelName": "iris", "modelVersion": "1", "framework": "onnx", "modelBlob": "iris.onnx"},
             {"modelName": "escape", "modelVersion": "1", "framework": "onnx", "modelBlob": "../secret.onnx"},
+            {"modelName": "ghost", "modelVersion": "1", "framework": "onnx", "modelBlob": "../../etc/passwd"},
             {"modelName": "chat", "modelVersion": "1", "framework": "ollama",
              "modelBlob": {"modelName": "llama3.2", "mode": "chat"}}
         ]}"#,
@@ -105,8 +106,10 @@ fn failures_are_reported_per_model_and_a_root_confines_paths() {
     assert!(!report.ok());
     let by_id = |id: &str| report.models.iter().find(|m| m.model_id == id).unwrap();
     assert_eq!(by_id("iris:1").action, DeployAction::Registered);
-    let escape = by_id("escape:1").error.as_ref().unwrap();
-    assert!(escape.message.contains("outside"), "{}", escape.message);
+    for id in ["escape:1", "ghost:1"] {
+        let escape = by_id(id).error.as_ref().unwrap();
+        assert!(escape.message.contains("outside the deploy root"), "{id}: {}", escape.message);
+    }
     // A model Ollama serves is registered from its manifest (the daemon is asked at the
     // first call, not now).
     let chat = by_id("chat:1");
@@ -118,6 +121,6 @@ fn failures_are_reported_per_model_and_a_root_confines_paths() {
     let fresh_home = tempfile::tempdir().unwrap();
     let fresh = Engine::open(fresh_home.path()).unwrap();
     let report = deploy(&fresh, &profile, &dry, &mut |_| {}).unwrap();
-    assert_eq!(report.count(DeployAction::WouldRegister), 3, "{report:?}");
+    assert_eq!(report.count(DeployAction::WouldRegister), 4, "{report:?}");
     assert!(fresh.models().unwrap().is_empty());
 }

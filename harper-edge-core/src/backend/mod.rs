@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::tensor::{Outputs, Tensor, TensorInfo};
 
+#[cfg(feature = "ollama")]
+pub mod ollama;
 #[cfg(feature = "tract")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tract")))]
 pub mod tract;
-#[cfg(feature = "ollama")]
-pub mod ollama;
 
 /// The model format of a registered model (the original design's `framework` field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -154,9 +154,15 @@ pub trait Session: Send + Sync + fmt::Debug {
     ///
     /// [`Error::InvalidInput`] for a model that does not generate text (the default); the
     /// backend's errors otherwise.
-    fn generate(&self, prompt: &Prompt<'_>, on_chunk: &mut dyn FnMut(&str) -> bool) -> Result<Generation> {
+    fn generate(
+        &self,
+        prompt: &Prompt<'_>,
+        on_chunk: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Generation> {
         let _ = (prompt, on_chunk);
-        Err(Error::invalid_input("this model does not generate text (a chat or generate model does)"))
+        Err(Error::invalid_input(
+            "this model does not generate text (a chat or generate model does)",
+        ))
     }
 }
 

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::backend::{
-    Backend, ChatMessage, Framework, Generation, Prompt, ModelSource, ModelSpec, Session,
+    Backend, ChatMessage, Framework, Generation, ModelSource, ModelSpec, Prompt, Session,
 };
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Outputs, Tensor, TensorData, TensorInfo};
@@ -168,7 +168,12 @@ impl OllamaClient {
         }
     }
 
-    fn post(&self, path: &str, body: &Value, model: &str) -> Result<ureq::http::Response<ureq::Body>> {
+    fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        model: &str,
+    ) -> Result<ureq::http::Response<ureq::Body>> {
         let url = format!("{}{path}", self.base);
         let response = self
             .agent
@@ -187,7 +192,10 @@ impl OllamaClient {
             .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
             .unwrap_or(text);
         Err(if status == 404 {
-            Error::not_found("Ollama model", format!("{model} ({message}; run `ollama pull {model}`)"))
+            Error::not_found(
+                "Ollama model",
+                format!("{model} ({message}; run `ollama pull {model}`)"),
+            )
         } else {
             Error::Network {
                 message: format!("Ollama answered HTTP {status} to {path}: {message}"),
@@ -205,7 +213,8 @@ impl OllamaClient {
     /// [`Error::Network`] when it cannot be reached.
     pub fn version(&self) -> Result<String> {
         let url = format!("{}/api/version", self.base);
-        let mut response = self.agent.get(&url).call().map_err(|e| self.unreachable("/api/version", e))?;
+        let mut response =
+            self.agent.get(&url).call().map_err(|e| self.unreachable("/api/version", e))?;
         let v: Value = response.body_mut().read_json().map_err(|e| malformed("/api/version", e))?;
         Ok(v.get("version").and_then(Value::as_str).unwrap_or("unknown").to_string())
     }
@@ -217,7 +226,12 @@ impl OllamaClient {
     /// [`Error::NotFound`] when the daemon does not have `model`; [`Error::Network`] when it
     /// cannot be reached or answers an error; [`Error::Backend`] for an answer that is not
     /// one vector of one dimension per text.
-    pub fn embed(&self, model: &str, texts: &[&str], options: Option<&Value>) -> Result<Vec<Vec<f32>>> {
+    pub fn embed(
+        &self,
+        model: &str,
+        texts: &[&str],
+        options: Option<&Value>,
+    ) -> Result<Vec<Vec<f32>>> {
         let mut body = json!({"model": model, "input": texts});
         if let Some(o) = options {
             body["options"] = o.clone();
@@ -227,7 +241,8 @@ impl OllamaClient {
         struct Embedded {
             embeddings: Vec<Vec<f32>>,
         }
-        let e: Embedded = response.body_mut().read_json().map_err(|e| malformed("/api/embed", e))?;
+        let e: Embedded =
+            response.body_mut().read_json().map_err(|e| malformed("/api/embed", e))?;
         if e.embeddings.len() != texts.len() {
             return Err(backend_error(format!(
                 "Ollama returned {} embeddings for {} texts",
@@ -262,7 +277,12 @@ impl OllamaClient {
             body["options"] = o.clone();
         }
         let response = self.post("/api/generate", &body, model)?;
-        self.stream(response, "/api/generate", |v| v.get("response").and_then(Value::as_str), on_chunk)
+        self.stream(
+            response,
+            "/api/generate",
+            |v| v.get("response").and_then(Value::as_str),
+            on_chunk,
+        )
     }
 
     /// Streams an answer to `messages` (`POST /api/chat`), as [`OllamaClient::generate`].
@@ -302,8 +322,7 @@ impl OllamaClient {
         for (n, line) in reader.lines().enumerate() {
             let line = line.map_err(|e| {
                 let timed_out = e.kind() == std::io::ErrorKind::TimedOut
-                    || e
-                        .get_ref()
+                    || e.get_ref()
                         .and_then(|inner| inner.downcast_ref::<ureq::Error>())
                         .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
                 if timed_out {
@@ -321,7 +340,11 @@ impl OllamaClient {
                 continue;
             }
             let v: Value = serde_json::from_str(&line).map_err(|e| {
-                backend_error(format!("malformed {path} stream, line {}: {e}: {}", n + 1, clip(&line)))
+                backend_error(format!(
+                    "malformed {path} stream, line {}: {e}: {}",
+                    n + 1,
+                    clip(&line)
+                ))
             })?;
             if let Some(err) = v.get("error").and_then(Value::as_str) {
                 return Err(backend_error(format!("Ollama reported an error mid-stream: {err}")));
@@ -343,15 +366,24 @@ impl OllamaClient {
             if v.get("done").and_then(Value::as_bool) == Some(true) {
                 return Ok(Generation {
                     text,
-                    done_reason: v.get("done_reason").and_then(Value::as_str).unwrap_or("stop").to_string(),
+                    done_reason: v
+                        .get("done_reason")
+                        .and_then(Value::as_str)
+                        .unwrap_or("stop")
+                        .to_string(),
                     prompt_tokens: v.get("prompt_eval_count").and_then(Value::as_u64),
                     completion_tokens: v.get("eval_count").and_then(Value::as_u64),
                     #[allow(clippy::cast_precision_loss)]
-                    total_ms: v.get("total_duration").and_then(Value::as_u64).map(|ns| ns as f64 / 1e6),
+                    total_ms: v
+                        .get("total_duration")
+                        .and_then(Value::as_u64)
+                        .map(|ns| ns as f64 / 1e6),
                 });
             }
         }
-        Err(backend_error(format!("the {path} stream ended before \"done\": true (the daemon went away?)")))
+        Err(backend_error(format!(
+            "the {path} stream ended before \"done\": true (the daemon went away?)"
+        )))
     }
 }
 
@@ -403,7 +435,9 @@ impl Backend for OllamaBackend {
         }
         let bytes = match spec.source {
             ModelSource::Bytes(b) => std::borrow::Cow::Borrowed(b),
-            ModelSource::Path(p) => std::borrow::Cow::Owned(std::fs::read(p).map_err(|e| Error::io(p, e))?),
+            ModelSource::Path(p) => {
+                std::borrow::Cow::Owned(std::fs::read(p).map_err(|e| Error::io(p, e))?)
+            }
         };
         let manifest = OllamaModel::from_bytes(&bytes).map_err(|e| Error::ModelLoad {
             model: spec.id.to_string(),
@@ -428,10 +462,15 @@ impl OllamaSession {
     fn new(manifest: OllamaModel) -> Self {
         let read = Duration::from_millis(manifest.read_timeout_ms.unwrap_or(120_000));
         let client = OllamaClient::new(manifest.host.as_deref(), Duration::from_secs(10), read);
-        let text = |name: &str| TensorInfo { name: name.into(), dtype: DType::String, shape: vec![None] };
+        let text =
+            |name: &str| TensorInfo { name: name.into(), dtype: DType::String, shape: vec![None] };
         let outputs = match manifest.mode {
             OllamaMode::Embeddings => {
-                vec![TensorInfo { name: "embeddings".into(), dtype: DType::F32, shape: vec![None, None] }]
+                vec![TensorInfo {
+                    name: "embeddings".into(),
+                    dtype: DType::F32,
+                    shape: vec![None, None],
+                }]
             }
             OllamaMode::Chat | OllamaMode::Generate => vec![text("text")],
         };
@@ -461,7 +500,9 @@ impl Session for OllamaSession {
     fn run(&self, inputs: &[&Tensor<'_>]) -> Result<Outputs> {
         let texts: Vec<&str> = match inputs.first().map(|t| t.data()) {
             Some(TensorData::String(s)) => s.iter().map(String::as_str).collect(),
-            _ => return Err(Error::invalid_input("an Ollama model takes a string tensor of texts")),
+            _ => {
+                return Err(Error::invalid_input("an Ollama model takes a string tensor of texts"));
+            }
         };
         let options = self.manifest.options.as_ref();
         let model = &self.manifest.model;
@@ -477,9 +518,12 @@ impl Session for OllamaSession {
                 let mut answers = Vec::with_capacity(texts.len());
                 for text in texts {
                     let g = match self.manifest.mode {
-                        OllamaMode::Chat => {
-                            self.client.chat(model, &[ChatMessage::user(text)], options, &mut |_| true)?
-                        }
+                        OllamaMode::Chat => self.client.chat(
+                            model,
+                            &[ChatMessage::user(text)],
+                            options,
+                            &mut |_| true,
+                        )?,
                         _ => self.client.generate(model, text, options, &mut |_| true)?,
                     };
                     answers.push(g.text);
@@ -491,7 +535,11 @@ impl Session for OllamaSession {
         }
     }
 
-    fn generate(&self, prompt: &Prompt<'_>, on_chunk: &mut dyn FnMut(&str) -> bool) -> Result<Generation> {
+    fn generate(
+        &self,
+        prompt: &Prompt<'_>,
+        on_chunk: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Generation> {
         let options = self.manifest.options.as_ref();
         let model = &self.manifest.model;
         match (self.manifest.mode, prompt) {
@@ -502,7 +550,9 @@ impl Session for OllamaSession {
             (OllamaMode::Chat, Prompt::Text(text)) => {
                 self.client.chat(model, &[ChatMessage::user(*text)], options, on_chunk)
             }
-            (OllamaMode::Generate, Prompt::Text(text)) => self.client.generate(model, text, options, on_chunk),
+            (OllamaMode::Generate, Prompt::Text(text)) => {
+                self.client.generate(model, text, options, on_chunk)
+            }
         }
     }
 }

@@ -153,6 +153,11 @@ impl SourceSpec {
         if s.starts_with("http://") || s.starts_with("https://") {
             return SourceSpec::http(s);
         }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Err(Error::invalid_input(format!(
+                "unsupported source scheme '{scheme}://' (expected hf:, http://, https:// or a path)"
+            )));
+        }
         let path = std::path::Path::new(s);
         let name = path.file_name().ok_or_else(|| {
             Error::invalid_input(format!("'{s}' does not name a file or directory"))

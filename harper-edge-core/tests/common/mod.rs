@@ -153,7 +153,8 @@ fn serve(
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
         .and_then(|n| n.parse::<usize>().ok());
-    let mut body = vec![0u8; headers.get("content-length").and_then(|n| n.parse().ok()).unwrap_or(0)];
+    let mut body =
+        vec![0u8; headers.get("content-length").and_then(|n| n.parse().ok()).unwrap_or(0)];
     if !body.is_empty() {
         use std::io::Read as _;
         reader.read_exact(&mut body).unwrap();

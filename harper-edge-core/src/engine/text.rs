@@ -1,0 +1,187 @@
+//! Text tasks through the engine: embeddings of a batch of texts, and a chat or generate
+//! model's answer streamed to a callback; each call recorded like any inference.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::backend::{Generation, Prompt};
+use crate::error::{Error, Result};
+use crate::registry::ModelRef;
+use crate::telemetry::{InferContext, InferenceCall};
+use crate::tensor::{DType, Inputs, Tensor, TensorData};
+
+use super::Engine;
+
+/// The answer of [`Engine::generate`] (serde camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateResult {
+    /// Id of the recorded inference event.
+    pub inference_id: String,
+    /// Model name.
+    pub model_name: String,
+    /// Model version that answered.
+    pub model_version: String,
+    /// The answer and how it ended.
+    #[serde(flatten)]
+    pub generation: Generation,
+    /// Wall time of the call in milliseconds, streaming included.
+    pub latency_ms: f64,
+}
+
+impl Engine {
+    /// Asks the text-generating model `reference` names (an Ollama chat or generate model)
+    /// for an answer to `prompt`, calling `on_chunk` with each piece as it streams in;
+    /// `on_chunk` returning `false` stops the answer (`doneReason: "cancelled"`). The call is
+    /// recorded as an inference event: the prompt as `featuresIn`, the text as `prediction`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotFound`] for an unknown model (or one the daemon lacks);
+    /// [`crate::Error::InvalidInput`] for a model that does not generate text;
+    /// [`crate::Error::Network`] / [`crate::Error::Backend`] from the runtime.
+    pub fn generate(
+        &self,
+        reference: &ModelRef,
+        prompt: &Prompt<'_>,
+        context: &InferContext,
+        on_chunk: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<GenerateResult> {
+        let loaded = self.load(reference)?;
+        let start = std::time::Instant::now();
+        let result = loaded.session.generate(prompt, on_chunk);
+        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+        let features_in = match prompt {
+            Prompt::Text(t) => json!({ "prompt": t }),
+            Prompt::Chat(m) => json!({ "messages": m }),
+        };
+        let outcome = match &result {
+            Ok(g) => Ok((Value::String(g.text.clone()), None)),
+            Err(e) => Err(e.to_string()),
+        };
+        let inference_id = self.recorder.record_call(
+            &loaded.series,
+            InferenceCall { model: &loaded.model, features_in, outcome, latency_ms, context },
+        );
+        Ok(GenerateResult {
+            inference_id,
+            model_name: loaded.model.model_name.clone(),
+            model_version: loaded.model.model_version.clone(),
+            generation: result?,
+            latency_ms,
+        })
+    }
+}
+
+/// The answer of [`Engine::embed`] (serde camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Embeddings {
+    /// Id of the recorded inference event.
+    pub inference_id: String,
+    /// Model name.
+    pub model_name: String,
+    /// Model version that answered.
+    pub model_version: String,
+    /// How many vectors (one per text).
+    pub count: usize,
+    /// Their dimension.
+    pub dim: usize,
+    /// The vectors, row-major: vector `i` is `vectors[i * dim..(i + 1) * dim]`.
+    pub vectors: Vec<f32>,
+    /// Wall time of the call in milliseconds.
+    pub latency_ms: f64,
+}
+
+impl Embeddings {
+    /// Vector `i`.
+    pub fn vector(&self, i: usize) -> Option<&[f32]> {
+        self.vectors.get(i * self.dim..(i + 1) * self.dim)
+    }
+}
+
+impl Engine {
+    /// Embeds `texts` with the model `reference` names, all in one call of the model (a
+    /// batch), and records the call (`featuresIn: {texts}`, `prediction: {count, dim}`).
+    ///
+    /// Models that take text (Ollama embedding models) get the texts as they are.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for no texts, or a model that does not take text or give one
+    /// `[n, dim]` float output per text; the backend's errors.
+    pub fn embed(
+        &self,
+        reference: &ModelRef,
+        texts: &[&str],
+        context: &InferContext,
+    ) -> Result<Embeddings> {
+        if texts.is_empty() {
+            return Err(Error::invalid_input("embed needs at least one text"));
+        }
+        let loaded = self.load(reference)?;
+        let takes_text = matches!(loaded.session.inputs(), [only] if only.dtype == DType::String);
+        if !takes_text {
+            return Err(Error::invalid_input(format!(
+                "model '{}' does not take text (its inputs: {}); models that take token ids \
+                 need a tokenizer, which this build does not provide",
+                loaded.model.id,
+                loaded
+                    .session
+                    .inputs()
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let owned: Vec<String> = texts.iter().map(|t| (*t).to_string()).collect();
+        let tensor = Tensor::new(vec![texts.len()], TensorData::String(owned.into()))?;
+        let start = std::time::Instant::now();
+        let result = super::run(&loaded, &Inputs::single(tensor)).and_then(|outputs| {
+            let (_, t) = outputs
+                .iter()
+                .find(|(_, t)| t.as_f32().is_some() && t.shape().len() == 2)
+                .ok_or_else(|| {
+                    Error::invalid_input(format!(
+                        "model '{}' gave no [n, dim] float output",
+                        loaded.model.id
+                    ))
+                })?;
+            let (n, dim) = (t.shape()[0], t.shape()[1]);
+            if n != texts.len() {
+                return Err(Error::Backend {
+                    backend: loaded.model.framework.default_backend().into(),
+                    message: format!("{n} vectors for {} texts", texts.len()),
+                    source: None,
+                });
+            }
+            Ok((dim, t.as_f32().unwrap_or_default().to_vec()))
+        });
+        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+        let outcome = match &result {
+            Ok((dim, _)) => Ok((json!({"count": texts.len(), "dim": dim}), None)),
+            Err(e) => Err(e.to_string()),
+        };
+        let inference_id = self.recorder.record_call(
+            &loaded.series,
+            InferenceCall {
+                model: &loaded.model,
+                features_in: json!({ "texts": texts }),
+                outcome,
+                latency_ms,
+                context,
+            },
+        );
+        let (dim, vectors) = result?;
+        Ok(Embeddings {
+            inference_id,
+            model_name: loaded.model.model_name.clone(),
+            model_version: loaded.model.model_version.clone(),
+            count: texts.len(),
+            dim,
+            vectors,
+            latency_ms,
+        })
+    }
+}
