@@ -36,6 +36,10 @@ export interface Model {
   metadata: Record<string, unknown>
   /** Epoch milliseconds. */
   uploadedAt: number
+  /** Where the model file came from, for a model registered by a fetch (absent otherwise). */
+  provenance?: Provenance
+  /** Every file of its fetch (model file, tokenizer, config …); absent when none was fetched. */
+  files?: Array<FileRecord>
 }
 
 /** One inference call (the original design's `InferenceEvent` table), with its feedback. */
@@ -779,6 +783,221 @@ export interface RenderOptions {
   script?: boolean
 }
 
+// ---------------------------------------------------------------------------------------------
+// Model fetching, fetch jobs and profiles.
+
+/** The kind of a model source. */
+export type SourceKind = 'http' | 'fs' | 'hf'
+
+/**
+ * Where model files come from, as a fetch job records it. `fetchModel` and `inspectSource` also
+ * take the short string forms: `'hf:org/name[@rev]'`, an `http(s)://` URL, or a path on this
+ * machine (its directory is the import root).
+ */
+export type SourceSpec =
+  /** One file at an HTTP(S) URL. */
+  | { kind: 'http'; url: string }
+  /** A file or directory `path` under the import `root` on this machine (`..` cannot leave it). */
+  | { kind: 'fs'; root: string; path: string }
+  /**
+   * A Hugging Face Hub repository `org/name` at `revision` (default `main`; the commit it
+   * resolves to is recorded). `files` default to the ones the variant selects; `endpoint`
+   * defaults to `HF_ENDPOINT`, else the public Hub. The token comes from `HF_TOKEN` or the
+   * Hugging Face cache, never from the spec.
+   */
+  | { kind: 'hf'; repo: string; revision?: string; files?: Array<string>; endpoint?: string }
+
+/** Download settings of a fetch (all optional; durations in milliseconds). */
+export interface FetchOptions {
+  /** Largest file accepted, in bytes (default 5 GiB); for a directory, the limit of each file. */
+  maxBytes?: number
+  /** Hex sha256 the fetched file must have (one-file sources). */
+  expectedSha256?: string | null
+  /** Longest wait for a TCP connection (default 30000). */
+  connectTimeoutMs?: number
+  /** Longest wait for any single read (default 60000); a slow but moving download is never cut off. */
+  readTimeoutMs?: number
+  /** Retries of retryable errors after the first attempt (default 3). */
+  retries?: number
+  /** Backoff before the first retry (default 1000), doubled for each further retry. */
+  backoffBaseMs?: number
+  /** Longest backoff (default 60000). */
+  backoffMaxMs?: number
+  /** Longest `Retry-After` honoured (default 3600000). */
+  retryAfterCapMs?: number
+  /** `User-Agent` of HTTP requests (default `harper-edge/<version>`). */
+  userAgent?: string
+  /** The variant being fetched (`default`, `quantized`, …), recorded in the provenance. */
+  variant?: string | null
+  /** Extra HTTP request headers as `[name, value]` pairs; values are never logged or stored. */
+  headers?: Array<[string, string]>
+  /** Shortest interval between two progress reports (default 250). */
+  progressIntervalMs?: number
+}
+
+/** Where a stored file came from. */
+export interface Provenance {
+  source: SourceKind
+  /** The URL (without user info or query), the canonical path, or `org/name/file` on the Hub. */
+  reference: string
+  /** The `ETag` (else `Last-Modified`) of an HTTP answer, the commit on the Hub; null on disk. */
+  revision: string | null
+  /** The variant asked for. */
+  variant: string | null
+  /** Hex sha256 of the file. */
+  sha256: string
+  /** Size in bytes. */
+  size: number
+  /** Epoch milliseconds. */
+  fetchedAt: number
+}
+
+/** A fetched file, stored as `<dataDir>/models/<sha256>`. */
+export interface FileRecord {
+  /** Path relative to what was fetched (`onnx/model.onnx`, `tokenizer.json`). */
+  name: string
+  sha256: string
+  size: number
+  provenance: Provenance
+}
+
+/** Where a fetch job is. `completed`, `failed` and `cancelled` are final. */
+export type JobState = 'queued' | 'downloading' | 'verifying' | 'completed' | 'failed' | 'cancelled'
+
+/** Why a fetch job failed. */
+export interface JobError {
+  /** The stable error code (`HARPER_EDGE_NOT_FOUND`, `HARPER_EDGE_NETWORK`, `HARPER_EDGE_INTEGRITY`, …). */
+  code: string
+  message: string
+  /** Whether the same fetch may succeed later (`retryJob`). */
+  retryable: boolean
+  /** The HTTP status of the answer, when a server answered. */
+  httpStatus: number | null
+}
+
+/** How a job registers its files once verified. */
+export interface JobRegistration {
+  framework?: Framework
+  stage: Stage
+  metadata: Record<string, unknown>
+  mainFile?: string
+}
+
+/** A fetch job (the original design's `ModelFetchJob`; the `FetchJob` outbox table). */
+export interface FetchJob {
+  /** `name:version`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  source: SourceSpec
+  /** The options it runs with; header values are stored as `***`. */
+  options: Required<FetchOptions>
+  state: JobState
+  /** Bytes fetched so far in the current attempt. */
+  bytesDone: number
+  /** Bytes to fetch, when known. */
+  bytesTotal: number | null
+  /** `bytesDone / bytesTotal` in percent, rounded down (100 once completed). */
+  percent: number
+  /** How many times the job was started. */
+  attempts: number
+  /** Why the last attempt failed. */
+  error: JobError | null
+  /** Epoch milliseconds. */
+  createdAt: number
+  startedAt: number | null
+  finishedAt: number | null
+  /** What it fetched, once completed; `modelId` when it registered a model. */
+  result: { files: Array<FileRecord>; modelId?: string } | null
+  /** How the files are registered (absent: fetch only). */
+  registration?: JobRegistration
+}
+
+/**
+ * The error a `waitJob` Promise rejects with when the job fails: `code` and `message` are the
+ * job's `error`, `job` the failed job.
+ */
+export interface FetchJobError extends Error {
+  code: string
+  retryable: boolean
+  httpStatus?: number
+  job: FetchJob
+}
+
+/** What `inspectSource` found, without downloading model files. */
+export interface Inspection {
+  source: SourceKind
+  /** The source as records show it. */
+  reference: string
+  /** The revision a fetch now would record (the Hub commit, an ETag); null on disk. */
+  revision: string | null
+  /** Every file, and whether a fetch with the same options would take it. */
+  files: Array<{ name: string; size: number | null; selected: boolean }>
+  /** Bytes a fetch would take, when every selected file's size is known. */
+  downloadBytes: number | null
+  framework: Framework | null
+  /** The main model file a registration would load. */
+  modelFile: string | null
+  /** `text-embedding` for a sentence-transformers layout. */
+  taskType: string | null
+  /** A model name derived from the source. */
+  suggestedName: string
+  /** Whether the listing came from the local Hugging Face cache. */
+  fromCache: boolean
+}
+
+/** What deploy did with one model. */
+export type DeployAction = 'already_registered' | 'registered' | 'would_register' | 'failed'
+
+/** What `deployProfile` did. */
+export interface DeployReport {
+  /** The profile's name. */
+  profile: string
+  /** One entry per model, in profile order. */
+  models: Array<{
+    /** `name:version`. */
+    modelId: string
+    action: DeployAction
+    /** The fetch job, when one ran. */
+    jobId: string | null
+    /** Bytes fetched. */
+    bytes: number
+    /** Why it failed. */
+    error: JobError | null
+  }>
+  elapsedMs: number
+}
+
+/** A problem of a profile: which model (its modelName, else `models[i]`), which field, what. */
+export interface ProfileProblem {
+  model: string | null
+  /** The field path (`models[0].modelBlob.path`). */
+  field: string
+  message: string
+}
+
+/** One model of a valid profile, as deploy reads it. */
+export interface ProfileModel {
+  modelName: string
+  modelVersion: string
+  framework: Framework
+  stage: Stage
+  metadata: Record<string, unknown>
+  /** Null for a model a runtime serves (no file). */
+  source: SourceSpec | null
+  runtimeModel: string | null
+  options: Required<FetchOptions>
+}
+
+/** What `validateProfile` found: `valid` with the models, or the problems. */
+export interface ProfileValidation {
+  valid: boolean
+  name: unknown
+  /** The models (empty unless valid). */
+  models: Array<ProfileModel>
+  problems: Array<ProfileProblem>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -945,6 +1164,57 @@ export declare class Engine {
    * buffer says otherwise (the answer's `admission`).
    */
   recordEvent(event: HostEvent): RecordedEvent
+  /**
+   * Queues a fetch of model `name:version` from `source` and returns the job as queued
+   * (follow it with `waitJob`). `source` is `"hf:org/name[@rev]"`, an `http(s)://` URL or a
+   * path on this machine, or a `SourceSpec` object. By default the files are registered as
+   * the model once verified (`options.register: false` only fetches). Submitting the same
+   * model version from the same source again returns the existing job; from another source
+   * it fails with `HARPER_EDGE_CONFLICT`. Needs an engine with a data directory
+   * (`Engine.open`, or `Engine.inMemory({ dataDir })`).
+   */
+  fetchModel(name: string, version: string, source: string | SourceSpec, options?: FetchModelOptions): Promise<FetchJob>
+  /**
+   * Waits until the job `id` ends, or `options.timeoutMs` passes; resolves with the job as
+   * it is then (`completed`, `cancelled`, or still running after a timeout). A job that
+   * ends `failed` rejects the Promise with an error whose `code` and `message` are the
+   * job's error (`HARPER_EDGE_NOT_FOUND` for an HTTP 404, …) and whose `job` is the job.
+   * `options.onProgress` is called with the job whenever its state or `bytesDone` changes.
+   */
+  waitJob(id: string, options?: WaitJobOptions): Promise<FetchJob>
+  /** The fetch job `id` (`name:version`). */
+  fetchJob(id: string): FetchJob
+  /** Fetch jobs, newest first, of one model or in one state when `query` says. */
+  fetchJobs(query?: FetchJobQuery): Array<FetchJob>
+  /**
+   * Cancels the job `id` (queued or running); returns it, now `cancelled`.
+   * `HARPER_EDGE_INVALID_TRANSITION` when it has already ended.
+   */
+  cancelJob(id: string): FetchJob
+  /**
+   * Queues the failed or cancelled job `id` again; returns it, now `queued`.
+   * `HARPER_EDGE_INVALID_TRANSITION` unless it is `failed` or `cancelled`.
+   */
+  retryJob(id: string): FetchJob
+  /** Registered models passing `filter`, oldest registration first. */
+  listModels(filter?: ModelQuery): Array<Model>
+  /**
+   * Removes the model version `model` names (`"name:version"`: the version is required),
+   * with its fetch job and the files no other model uses; returns its record.
+   * `HARPER_EDGE_CONFLICT` while a fetch job for it runs (cancel it first).
+   */
+  removeModel(model: string): Model
+  /**
+   * Deploys a profile: the path of a profile JSON file, or the profile itself as an
+   * object (its relative paths read from `options.root`, else the current directory).
+   * Models already registered are left alone (`already_registered`); the others are
+   * fetched and registered (`registered`), or fail with the error in their entry
+   * (`failed`: the Promise still resolves). A profile that does not validate rejects with
+   * `HARPER_EDGE_INVALID_INPUT` naming each model and field at fault. With
+   * `options.root`, a filesystem path outside it fails its model ("outside the deploy
+   * root").
+   */
+  deployProfile(profile: string | Record<string, unknown>, options?: DeployProfileOptions): Promise<DeployReport>
   /**
    * Sets the drift baseline of a model version (`"name:version"`, or `"name"` for the
    * newest registered version), stores it (`DriftBaseline`, through the outbox) and starts
@@ -1316,6 +1586,22 @@ export interface ConfigScopeOptions {
   modelVersion?: string
 }
 
+/** Options of `deployProfile`. */
+export interface DeployProfileOptions {
+  /**
+   * Confines every filesystem path of the profile to this directory (relative paths are
+   * read from it): for profiles a server was sent. An inline profile's relative paths are
+   * read from it too (default: the current directory).
+   */
+  root?: string
+  /** Only check the profile and report what would be done (`would_register`). */
+  dryRun?: boolean
+  /** Longest wait for all fetches in milliseconds (default one hour). */
+  timeoutMs?: number
+  /** Called with each job as it changes, on the JS thread. */
+  onProgress?: (job: FetchJob) => void
+}
+
 /** Options of `Engine#driftMetrics` and `Engine#dataQuality`. */
 export interface DriftQueryOptions {
   /** Only rows of this drift type (drift rows only). */
@@ -1347,6 +1633,40 @@ export interface EventQuery {
   to?: number
   /** At most this many events (default 100). */
   limit?: number
+}
+
+/** Options of `fetchJobs`. */
+export interface FetchJobQuery {
+  /** Only the jobs of this model. */
+  modelName?: string
+  /** Only jobs in this state. */
+  state?: JobState
+  /** At most this many (default 100). */
+  limit?: number
+}
+
+/** Options of `Engine.fetchModel`. */
+export interface FetchModelOptions {
+  /** The variant to fetch (`default`, `quantized`, `fp16`, …), recorded in the provenance. */
+  variant?: string
+  /** Hex sha256 the fetched file must have (one-file sources). */
+  sha256?: string
+  /** Hub sources: the files to fetch (default: chosen by the variant). */
+  files?: Array<string>
+  /** Hub sources: branch, tag or commit (default `main`). */
+  revision?: string
+  /** Framework of the registered model (default: the model file's extension says). */
+  framework?: Framework
+  /** Stage of the registered model (default `candidate`). */
+  stage?: Stage
+  /** Metadata of the registered model (taskType, equivalenceGroup, …). */
+  metadata?: Record<string, unknown>
+  /** The file the backend loads, by its name in the fetch. */
+  mainFile?: string
+  /** Register the files as a model once verified (default true). */
+  register?: boolean
+  /** Download settings, in the core's `FetchOptions` shape. */
+  fetch?: FetchOptions
 }
 
 /** Options of `Engine#fitBaseline`. */
@@ -1405,6 +1725,12 @@ export interface InMemoryOptions {
   /** Keep at most this many events, dropping the oldest (default: no cap). */
   maxEvents?: number
   /**
+   * The directory fetched model files go to (`<dataDir>/models/<sha256>`): needed by
+   * `fetchModel`, the fetch jobs and `deployProfile` (default: none, and those calls fail
+   * with `HARPER_EDGE_INVALID_INPUT`). Several engines may share one.
+   */
+  dataDir?: string
+  /**
    * Raw events held in memory between ticks (default 100000). Metrics count every call
    * whatever this says; only raw events are dropped or rejected when it is full.
    */
@@ -1436,6 +1762,25 @@ export interface InMemoryOptions {
   driftSampleSize?: number
 }
 
+/** Options of `inspectSource`. */
+export interface InspectOptions {
+  /** The variant whose files would be selected. */
+  variant?: string
+  /** Hub sources: the files to fetch. */
+  files?: Array<string>
+  /** Hub sources: branch, tag or commit. */
+  revision?: string
+  /** Download settings (timeouts, headers), in the core's `FetchOptions` shape. */
+  fetch?: FetchOptions
+}
+
+/**
+ * Describes a source without downloading its model files: its files and sizes, which ones a
+ * fetch would take, the framework, the revision a fetch would record and a suggested model
+ * name. `source` as in `fetchModel`.
+ */
+export declare function inspectSource(source: string | SourceSpec, options?: InspectOptions): Promise<Inspection>
+
 /** Labelled predictions: `correct` of `total`. */
 export interface LabelsObject {
   /** Predictions whose label matched. */
@@ -1456,6 +1801,18 @@ export interface MetricsOptions {
   to?: number
   /** At most this many rows (default 1000). */
   limit?: number
+}
+
+/** Filter of `listModels`. */
+export interface ModelQuery {
+  /** Model name. */
+  name?: string
+  /** Framework. */
+  framework?: Framework
+  /** The metadata's `taskType`. */
+  taskType?: string
+  /** Lifecycle stage. */
+  stage?: Stage
 }
 
 /** What `registerModel` needs: name, version, and the model file as `path` or `bytes`. */
@@ -1682,3 +2039,19 @@ export interface SetBaselineOptions {
  * (`engine.modelHealth`: traffic, drift, quality, alerts, pending retraining requests).
  */
 export declare function toHtml(value: DriftResult | EngineDriftResult | ModelHealth | Array<ModelHealth>, options?: RenderOptions): string
+
+/**
+ * Checks a profile (a file path, or the profile as an object) without deploying it: returns
+ * `{ valid, name, models, problems }`, where each problem names its `model` (the modelName,
+ * or `models[i]`), its `field` (`models[0].modelBlob.path`) and the `message`. Throws only
+ * when the file cannot be read (`HARPER_EDGE_IO`) or is not JSON (`HARPER_EDGE_INVALID_INPUT`).
+ */
+export declare function validateProfile(profile: string | Record<string, unknown>): ProfileValidation
+
+/** Options of `waitJob`. */
+export interface WaitJobOptions {
+  /** Longest wait in milliseconds (default: until the job ends). */
+  timeoutMs?: number
+  /** Called with the job each time its state or progress changes, on the JS thread. */
+  onProgress?: (job: FetchJob) => void
+}

@@ -36,6 +36,10 @@ export interface Model {
   metadata: Record<string, unknown>
   /** Epoch milliseconds. */
   uploadedAt: number
+  /** Where the model file came from, for a model registered by a fetch (absent otherwise). */
+  provenance?: Provenance
+  /** Every file of its fetch (model file, tokenizer, config …); absent when none was fetched. */
+  files?: Array<FileRecord>
 }
 
 /** One inference call (the original design's `InferenceEvent` table), with its feedback. */
@@ -777,4 +781,219 @@ export interface RenderOptions {
   maxTableRows?: number
   /** Include the table-sorting script in documents (default true). */
   script?: boolean
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model fetching, fetch jobs and profiles.
+
+/** The kind of a model source. */
+export type SourceKind = 'http' | 'fs' | 'hf'
+
+/**
+ * Where model files come from, as a fetch job records it. `fetchModel` and `inspectSource` also
+ * take the short string forms: `'hf:org/name[@rev]'`, an `http(s)://` URL, or a path on this
+ * machine (its directory is the import root).
+ */
+export type SourceSpec =
+  /** One file at an HTTP(S) URL. */
+  | { kind: 'http'; url: string }
+  /** A file or directory `path` under the import `root` on this machine (`..` cannot leave it). */
+  | { kind: 'fs'; root: string; path: string }
+  /**
+   * A Hugging Face Hub repository `org/name` at `revision` (default `main`; the commit it
+   * resolves to is recorded). `files` default to the ones the variant selects; `endpoint`
+   * defaults to `HF_ENDPOINT`, else the public Hub. The token comes from `HF_TOKEN` or the
+   * Hugging Face cache, never from the spec.
+   */
+  | { kind: 'hf'; repo: string; revision?: string; files?: Array<string>; endpoint?: string }
+
+/** Download settings of a fetch (all optional; durations in milliseconds). */
+export interface FetchOptions {
+  /** Largest file accepted, in bytes (default 5 GiB); for a directory, the limit of each file. */
+  maxBytes?: number
+  /** Hex sha256 the fetched file must have (one-file sources). */
+  expectedSha256?: string | null
+  /** Longest wait for a TCP connection (default 30000). */
+  connectTimeoutMs?: number
+  /** Longest wait for any single read (default 60000); a slow but moving download is never cut off. */
+  readTimeoutMs?: number
+  /** Retries of retryable errors after the first attempt (default 3). */
+  retries?: number
+  /** Backoff before the first retry (default 1000), doubled for each further retry. */
+  backoffBaseMs?: number
+  /** Longest backoff (default 60000). */
+  backoffMaxMs?: number
+  /** Longest `Retry-After` honoured (default 3600000). */
+  retryAfterCapMs?: number
+  /** `User-Agent` of HTTP requests (default `harper-edge/<version>`). */
+  userAgent?: string
+  /** The variant being fetched (`default`, `quantized`, …), recorded in the provenance. */
+  variant?: string | null
+  /** Extra HTTP request headers as `[name, value]` pairs; values are never logged or stored. */
+  headers?: Array<[string, string]>
+  /** Shortest interval between two progress reports (default 250). */
+  progressIntervalMs?: number
+}
+
+/** Where a stored file came from. */
+export interface Provenance {
+  source: SourceKind
+  /** The URL (without user info or query), the canonical path, or `org/name/file` on the Hub. */
+  reference: string
+  /** The `ETag` (else `Last-Modified`) of an HTTP answer, the commit on the Hub; null on disk. */
+  revision: string | null
+  /** The variant asked for. */
+  variant: string | null
+  /** Hex sha256 of the file. */
+  sha256: string
+  /** Size in bytes. */
+  size: number
+  /** Epoch milliseconds. */
+  fetchedAt: number
+}
+
+/** A fetched file, stored as `<dataDir>/models/<sha256>`. */
+export interface FileRecord {
+  /** Path relative to what was fetched (`onnx/model.onnx`, `tokenizer.json`). */
+  name: string
+  sha256: string
+  size: number
+  provenance: Provenance
+}
+
+/** Where a fetch job is. `completed`, `failed` and `cancelled` are final. */
+export type JobState = 'queued' | 'downloading' | 'verifying' | 'completed' | 'failed' | 'cancelled'
+
+/** Why a fetch job failed. */
+export interface JobError {
+  /** The stable error code (`HARPER_EDGE_NOT_FOUND`, `HARPER_EDGE_NETWORK`, `HARPER_EDGE_INTEGRITY`, …). */
+  code: string
+  message: string
+  /** Whether the same fetch may succeed later (`retryJob`). */
+  retryable: boolean
+  /** The HTTP status of the answer, when a server answered. */
+  httpStatus: number | null
+}
+
+/** How a job registers its files once verified. */
+export interface JobRegistration {
+  framework?: Framework
+  stage: Stage
+  metadata: Record<string, unknown>
+  mainFile?: string
+}
+
+/** A fetch job (the original design's `ModelFetchJob`; the `FetchJob` outbox table). */
+export interface FetchJob {
+  /** `name:version`. */
+  id: string
+  modelName: string
+  modelVersion: string
+  source: SourceSpec
+  /** The options it runs with; header values are stored as `***`. */
+  options: Required<FetchOptions>
+  state: JobState
+  /** Bytes fetched so far in the current attempt. */
+  bytesDone: number
+  /** Bytes to fetch, when known. */
+  bytesTotal: number | null
+  /** `bytesDone / bytesTotal` in percent, rounded down (100 once completed). */
+  percent: number
+  /** How many times the job was started. */
+  attempts: number
+  /** Why the last attempt failed. */
+  error: JobError | null
+  /** Epoch milliseconds. */
+  createdAt: number
+  startedAt: number | null
+  finishedAt: number | null
+  /** What it fetched, once completed; `modelId` when it registered a model. */
+  result: { files: Array<FileRecord>; modelId?: string } | null
+  /** How the files are registered (absent: fetch only). */
+  registration?: JobRegistration
+}
+
+/**
+ * The error a `waitJob` Promise rejects with when the job fails: `code` and `message` are the
+ * job's `error`, `job` the failed job.
+ */
+export interface FetchJobError extends Error {
+  code: string
+  retryable: boolean
+  httpStatus?: number
+  job: FetchJob
+}
+
+/** What `inspectSource` found, without downloading model files. */
+export interface Inspection {
+  source: SourceKind
+  /** The source as records show it. */
+  reference: string
+  /** The revision a fetch now would record (the Hub commit, an ETag); null on disk. */
+  revision: string | null
+  /** Every file, and whether a fetch with the same options would take it. */
+  files: Array<{ name: string; size: number | null; selected: boolean }>
+  /** Bytes a fetch would take, when every selected file's size is known. */
+  downloadBytes: number | null
+  framework: Framework | null
+  /** The main model file a registration would load. */
+  modelFile: string | null
+  /** `text-embedding` for a sentence-transformers layout. */
+  taskType: string | null
+  /** A model name derived from the source. */
+  suggestedName: string
+  /** Whether the listing came from the local Hugging Face cache. */
+  fromCache: boolean
+}
+
+/** What deploy did with one model. */
+export type DeployAction = 'already_registered' | 'registered' | 'would_register' | 'failed'
+
+/** What `deployProfile` did. */
+export interface DeployReport {
+  /** The profile's name. */
+  profile: string
+  /** One entry per model, in profile order. */
+  models: Array<{
+    /** `name:version`. */
+    modelId: string
+    action: DeployAction
+    /** The fetch job, when one ran. */
+    jobId: string | null
+    /** Bytes fetched. */
+    bytes: number
+    /** Why it failed. */
+    error: JobError | null
+  }>
+  elapsedMs: number
+}
+
+/** A problem of a profile: which model (its modelName, else `models[i]`), which field, what. */
+export interface ProfileProblem {
+  model: string | null
+  /** The field path (`models[0].modelBlob.path`). */
+  field: string
+  message: string
+}
+
+/** One model of a valid profile, as deploy reads it. */
+export interface ProfileModel {
+  modelName: string
+  modelVersion: string
+  framework: Framework
+  stage: Stage
+  metadata: Record<string, unknown>
+  /** Null for a model a runtime serves (no file). */
+  source: SourceSpec | null
+  runtimeModel: string | null
+  options: Required<FetchOptions>
+}
+
+/** What `validateProfile` found: `valid` with the models, or the problems. */
+export interface ProfileValidation {
+  valid: boolean
+  name: unknown
+  /** The models (empty unless valid). */
+  models: Array<ProfileModel>
+  problems: Array<ProfileProblem>
 }

@@ -69,6 +69,10 @@ impl OpenOptions {
 pub struct InMemoryOptions {
     /// Keep at most this many events, dropping the oldest (default: no cap).
     pub max_events: Option<f64>,
+    /// The directory fetched model files go to (`<dataDir>/models/<sha256>`): needed by
+    /// `fetchModel`, the fetch jobs and `deployProfile` (default: none, and those calls fail
+    /// with `HARPER_EDGE_INVALID_INPUT`). Several engines may share one.
+    pub data_dir: Option<String>,
     /// Raw events held in memory between ticks (default 100000). Metrics count every call
     /// whatever this says; only raw events are dropped or rejected when it is full.
     pub event_capacity: Option<f64>,
@@ -159,8 +163,8 @@ impl Engine {
             let outbox = options.as_ref().and_then(|o| o.outbox).unwrap_or(false);
             let telemetry = options.map(OpenOptions::telemetry).unwrap_or_default().decode()?;
             let dir = home.map_or_else(CoreEngine::default_home, PathBuf::from);
-            let store = SqliteStore::open_with(dir, SqliteOptions::new().outbox(outbox))?;
-            Self::build(Arc::new(store), telemetry)
+            let store = SqliteStore::open_with(&dir, SqliteOptions::new().outbox(outbox))?;
+            Self::build(Arc::new(store), telemetry, Some(dir))
         })
     }
 
@@ -169,15 +173,17 @@ impl Engine {
     #[napi(factory, ts_args_type = "options?: InMemoryOptions")]
     pub fn in_memory(options: Unknown<'_>) -> Result<Self> {
         sync(|| {
-            let expected = format!("an object {{ maxEvents?, {TELEMETRY_KEYS} }}");
-            let options: Option<InMemoryOptions> = convert::object(&options, "options", &expected)?;
+            let expected = format!("an object {{ maxEvents?, {TELEMETRY_KEYS}, dataDir? }}");
+            let mut options: Option<InMemoryOptions> =
+                convert::object(&options, "options", &expected)?;
             let max_events = options.as_ref().and_then(|o| o.max_events);
+            let data_dir = options.as_mut().and_then(|o| o.data_dir.take()).map(PathBuf::from);
             let telemetry = options.map(InMemoryOptions::telemetry).unwrap_or_default().decode()?;
             let store = match max_events {
                 Some(n) => MemoryStore::with_max_events(convert::size(n, "options.maxEvents")?)?,
                 None => MemoryStore::new(),
             };
-            Self::build(Arc::new(store), telemetry)
+            Self::build(Arc::new(store), telemetry, data_dir)
         })
     }
 
@@ -424,8 +430,12 @@ impl Engine {
     fn build(
         store: Arc<dyn harper_edge_core::Store>,
         (config, tick): (harper_edge_core::TelemetryConfig, Option<std::time::Duration>),
+        data_dir: Option<PathBuf>,
     ) -> CoreResult<Self> {
-        let engine = CoreEngine::builder().store(store).telemetry(config).tick_interval(tick);
+        let mut engine = CoreEngine::builder().store(store).telemetry(config).tick_interval(tick);
+        if let Some(dir) = data_dir {
+            engine = engine.data_dir(dir);
+        }
         Ok(Engine { engine: Arc::new(engine.build()?) })
     }
 }

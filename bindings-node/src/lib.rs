@@ -11,6 +11,7 @@ mod convert;
 mod drift;
 mod engine;
 mod error;
+mod fetch;
 mod monitor;
 mod monitoring;
 mod report;

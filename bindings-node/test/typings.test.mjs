@@ -5,9 +5,13 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
 import * as binding from '../index.js'
-import { Engine, Monitor } from '../index.js'
-import { irisEngine } from './helpers.mjs'
+import { Engine, Monitor, inspectSource } from '../index.js'
+import { MODEL_PATH, irisEngine } from './helpers.mjs'
 
 const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
 
@@ -58,7 +62,8 @@ test('record interfaces list exactly the fields the addon returns', async () => 
   const p = await engine.inferJson('iris', [5.1, 3.5, 1.4, 0.2])
   const entry = engine.outbox()[0]
   const samples = {
-    Model: engine.model('iris'),
+    // A model registered from a file: without the optional provenance and files of a fetch.
+    Model: { ...engine.model('iris'), provenance: null, files: [] },
     InferenceEvent: engine.event(p.inferenceId),
     TensorInfo: engine.model('iris').inputSchema[0],
     Prediction: p,
@@ -77,6 +82,35 @@ test('record interfaces list exactly the fields the addon returns', async () => 
     assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)
   }
   assert.deepEqual(Object.keys(entry).sort(), ['createdAt', 'id', 'record', 'seq', 'table'])
+})
+
+test('fetch record interfaces list exactly the fields the addon returns', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'harper-edge-typings-'))
+  try {
+    const engine = Engine.inMemory({ dataDir: join(dir, 'data'), tickIntervalMs: null })
+    await engine.fetchModel('iris', 'f', MODEL_PATH)
+    const job = await engine.waitJob('iris:f')
+    const model = engine.model('iris:f')
+    const report = await engine.deployProfile({
+      name: 'p',
+      models: [{ modelName: 'iris', modelVersion: 'f', framework: 'onnx', modelBlob: { source: 'filesystem', path: MODEL_PATH } }],
+    })
+    const samples = {
+      Model: model,
+      FetchJob: job,
+      Provenance: model.provenance,
+      FileRecord: model.files[0],
+      JobRegistration: { framework: 'onnx', mainFile: 'model.onnx', ...job.registration },
+      Inspection: await inspectSource(MODEL_PATH),
+      DeployReport: report,
+      ProfileValidation: binding.validateProfile({ name: 'p', models: [] }),
+    }
+    for (const [name, value] of Object.entries(samples)) {
+      assert.deepEqual(members(block(`export interface ${name} `)), Object.keys(value).sort(), name)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('monitoring record interfaces list exactly the fields the Monitor returns', async () => {

@@ -3,11 +3,22 @@
 // engine's outbox (ModelMetrics with one row per engine and period, combined when read).
 // Every export that is a Resource class is served at its name; an exported plain object nests
 // its resources under its name (`monitoring.metrics` → `/monitoring/metrics`).
+import { mkdirSync, realpathSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { threadId } from 'node:worker_threads'
 
-import { Baseline, Engine, Monitor, combineMetrics, outcomeMatches, segmentRollups } from 'harper-edge'
+import {
+  Baseline,
+  Engine,
+  Monitor,
+  combineMetrics,
+  inspectSource,
+  outcomeMatches,
+  segmentRollups,
+  validateProfile,
+} from 'harper-edge'
 
 import { dashboardPage, dashboardQuery, dashboardSections, htmlResponse } from './dashboard.js'
 
@@ -62,8 +73,22 @@ const log = () => globalThis.logger ?? console
 // Drift checks without data in the request compare the calls of the last DRIFT_WINDOW_MS (read
 // from the InferenceEvent table, so every worker's and node's calls count) with the baseline.
 const DRIFT_WINDOW_MS = positiveInteger('HARPER_EDGE_DRIFT_WINDOW_MS', 3_600_000, 'milliseconds')
+// Fetched model files go to HARPER_EDGE_DATA_DIR (`<dataDir>/models/<sha256>`; default
+// `<component dir>/data`). Filesystem sources of /FetchModel, /InspectModel and posted profiles
+// are confined to HARPER_EDGE_MODELS_ROOT (default `<component dir>/models`): a request cannot
+// import a file from anywhere else.
+const DATA_DIR = process.env.HARPER_EDGE_DATA_DIR || fileURLToPath(new URL('./data', import.meta.url))
+const MODELS_ROOT = (() => {
+  const dir = process.env.HARPER_EDGE_MODELS_ROOT || fileURLToPath(new URL('./models', import.meta.url))
+  // Created, and resolved, so that the confinement compares real paths.
+  mkdirSync(dir, { recursive: true })
+  return realpathSync(dir)
+})()
+// Longest time POST /Profile/deploy waits for its fetches (they keep running after it answers).
+const DEPLOY_TIMEOUT_MS = positiveInteger('HARPER_EDGE_DEPLOY_TIMEOUT_MS', 600_000, 'milliseconds')
 // The component ticks the engine itself (below), so the engine starts no ticker thread.
 const engine = Engine.inMemory({
+  dataDir: DATA_DIR,
   maxEvents: 10_000,
   eventCapacity: EVENT_CAPACITY,
   sampleRate: SAMPLE_RATE,
@@ -237,6 +262,8 @@ const STATUS = {
   HARPER_EDGE_CONFLICT: 409,
   HARPER_EDGE_INVALID_TRANSITION: 409,
   HARPER_EDGE_MODEL_LOAD: 422,
+  HARPER_EDGE_INTEGRITY: 422,
+  HARPER_EDGE_NETWORK: 502,
 }
 
 class HttpError extends Error {
@@ -1044,3 +1071,207 @@ class Dashboard extends Resource {
 }
 
 export const dashboard = Dashboard
+
+
+// ------------------------------------------------------------------------------------------
+// Model fetching, the registry and profiles. Fetch jobs run on this worker's engine (its fetch
+// queue, into HARPER_EDGE_DATA_DIR); their records reach the FetchJob table through the outbox
+// like every other record, progress included.
+
+// A source from a request: `hf:org/name[@rev]`, an http(s) URL, a path below MODELS_ROOT, or a
+// SourceSpec object (JSON). Filesystem sources are rewritten to `{kind: 'fs', root: MODELS_ROOT,
+// path}`: the engine refuses a path that leaves its root (`..`), and absolute paths are refused
+// here.
+function confinedSource(source) {
+  let spec = source
+  if (typeof source === 'string' && source.trim().startsWith('{')) {
+    try {
+      spec = JSON.parse(source)
+    } catch {
+      throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: source is not valid JSON')
+    }
+  }
+  if (typeof spec === 'string') {
+    const text = spec.trim()
+    if (/^hf:/.test(text) || /^https?:\/\//.test(text)) return text
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+      throw new HttpError('HARPER_EDGE_INVALID_INPUT', `invalid input: unsupported source '${text}' (hf:org/name, an http(s) URL, or a path below the models root)`)
+    }
+    spec = { kind: 'fs', path: text }
+  }
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: source must be a string or a SourceSpec object')
+  }
+  if (spec.kind !== 'fs') return spec
+  if (typeof spec.path !== 'string' || spec.path === '') {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: source.path must name a file or directory below the models root')
+  }
+  if (isAbsolute(spec.path)) {
+    throw new HttpError('HARPER_EDGE_INVALID_INPUT', `invalid input: path '${spec.path}' must be relative to the models root`)
+  }
+  return { kind: 'fs', root: MODELS_ROOT, path: spec.path }
+}
+
+const FETCH_KEYS = ['variant', 'sha256', 'files', 'revision', 'framework', 'stage', 'metadata', 'mainFile']
+
+/**
+ * `POST /FetchModel {modelName, modelVersion, source, variant?, sha256?, files?, revision?,
+ * framework?, stage?, metadata?, mainFile?}` → 202 and the FetchJob (queued). The job runs in
+ * the background and registers the model once its files are verified; follow it with
+ * `GET /ModelFetchJobs/{id}`.
+ */
+export class FetchModel extends Resource {
+  static loadAsInstance = false
+
+  post(target, data) {
+    return respond(async () => {
+      const body = await jsonBody(data)
+      const { modelName, modelVersion, source } = body
+      if (typeof modelName !== 'string' || typeof modelVersion !== 'string') {
+        throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: modelName and modelVersion must be strings')
+      }
+      if (source === undefined) throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: source is required')
+      const options = Object.fromEntries(FETCH_KEYS.filter((k) => body[k] != null).map((k) => [k, body[k]]))
+      const job = await engine.fetchModel(modelName, modelVersion, confinedSource(source), options)
+      await drainOutbox()
+      return { status: 202, headers: { 'Content-Type': 'application/json' }, data: job }
+    })
+  }
+}
+
+/**
+ * - `GET /ModelFetchJobs[?modelName=&state=&limit=]` → FetchJob records, newest first, from the
+ *   FetchJob table (every worker's jobs).
+ * - `GET /ModelFetchJobs/{id}` → one job (`name:version`): this worker's engine's copy when it
+ *   runs the job (the freshest progress), else the table row.
+ * - `POST /ModelFetchJobs {action: 'retry' | 'cancel', id}` → the job, `queued` or `cancelled`
+ *   (409 when the job cannot move so).
+ */
+export class ModelFetchJobs extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length === 1) {
+        try {
+          return engine.fetchJob(path[0])
+        } catch (e) {
+          if (e.code !== 'HARPER_EDGE_NOT_FOUND') throw e
+          const row = await tables.FetchJob.get(path[0])
+          if (!row) throw e
+          return plain(row)
+        }
+      }
+      if (path.length > 0) throw noEndpoint('GET', '/ModelFetchJobs', target, 'try /ModelFetchJobs/{id}')
+      const filters = { modelName: param(target, 'modelName'), state: param(target, 'state') }
+      engine.fetchJobs({ ...filters, limit: 0 }) // validates the state (400 for an unknown one)
+      await drainOutbox()
+      return monitoringRows('FetchJob', filters, 'createdAt', limitParam(target))
+    })
+  }
+
+  post(target, data) {
+    return respond(async () => {
+      if (segments(target).length > 0) throw noEndpoint('POST', '/ModelFetchJobs', target, 'try POST /ModelFetchJobs {action, id}')
+      const { action, id } = await jsonBody(data)
+      if (typeof id !== 'string') throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: id must be a string')
+      let job
+      if (action === 'retry') job = engine.retryJob(id)
+      else if (action === 'cancel') job = engine.cancelJob(id)
+      else throw new HttpError('HARPER_EDGE_INVALID_INPUT', "invalid input: action must be 'retry' or 'cancel'")
+      await drainOutbox()
+      return job
+    })
+  }
+}
+
+/**
+ * `GET /InspectModel?source=&variant=&revision=&files=a,b` → what the source holds (files and
+ * sizes, which a fetch would take, framework, revision, suggested name), without downloading
+ * model files.
+ */
+export class InspectModel extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const source = param(target, 'source')
+      if (source === undefined) throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: source is required')
+      const files = param(target, 'files')
+      return inspectSource(confinedSource(source), {
+        variant: param(target, 'variant'),
+        revision: param(target, 'revision'),
+        files: files === undefined ? undefined : files.split(',').filter(Boolean),
+      })
+    })
+  }
+}
+
+/**
+ * - `GET /ModelList[?name=&framework=&taskType=&stage=]` → this worker's registered models,
+ *   oldest first, with `provenance` and `files` for fetched ones.
+ * - `DELETE /ModelList/{name:version}` → the removed Model (its fetch job and unused files go
+ *   too; its table rows are deleted). 409 while its fetch job runs.
+ */
+export class ModelList extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      if (segments(target).length > 0) throw noEndpoint('GET', '/ModelList', target, 'try /ModelList?framework=')
+      return engine.listModels({
+        name: param(target, 'name') ?? param(target, 'modelName'),
+        framework: param(target, 'framework'),
+        taskType: param(target, 'taskType'),
+        stage: param(target, 'stage'),
+      })
+    })
+  }
+
+  delete(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length !== 1) throw noEndpoint('DELETE', '/ModelList', target, 'try /ModelList/{name:version}')
+      const removed = engine.removeModel(path[0])
+      await drainOutbox()
+      return removed
+    })
+  }
+}
+
+/**
+ * - `POST /Profile/deploy {profile, dryRun?}` (or the profile itself as the body) → the
+ *   DeployReport: each model `already_registered`, `registered`, `would_register` or `failed`
+ *   with its error. Filesystem paths are read from HARPER_EDGE_MODELS_ROOT and must stay inside
+ *   it. Waits for the fetches (at most HARPER_EDGE_DEPLOY_TIMEOUT_MS).
+ * - `POST /Profile/validate {profile}` → `{valid, name, models, problems}`, each problem naming
+ *   its model and field.
+ */
+class ProfileResource extends Resource {
+  static loadAsInstance = false
+
+  post(target, data) {
+    return respond(async () => {
+      const path = segments(target)
+      const body = await jsonBody(data)
+      const profile = body.profile ?? body
+      if (profile === null || typeof profile !== 'object' || Array.isArray(profile)) {
+        throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: profile must be a JSON object')
+      }
+      if (path.length === 1 && path[0] === 'validate') return validateProfile(profile)
+      if (path.length !== 1 || path[0] !== 'deploy') {
+        throw noEndpoint('POST', '/Profile', target, 'try /Profile/deploy or /Profile/validate')
+      }
+      const report = await engine.deployProfile(profile, {
+        root: MODELS_ROOT,
+        dryRun: body.dryRun === true,
+        timeoutMs: DEPLOY_TIMEOUT_MS,
+      })
+      await drainOutbox()
+      return report
+    })
+  }
+}
+
+export const Profile = ProfileResource

@@ -2,7 +2,9 @@
 // bound to 127.0.0.1 only, and talks to it over real HTTP. No request leaves 127.0.0.1.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createServer } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -72,6 +74,8 @@ const EVENT_FIELDS = [
 
 let harper
 let exited
+let modelServer
+let modelBase
 let home
 let failed = false
 const logLines = []
@@ -182,6 +186,9 @@ before(async () => {
     HARPER_EDGE_RETENTION_MS: String(24 * HOUR),
     // The monitor scheduler (worker 0) ticks every MONITOR_MS.
     HARPER_EDGE_MONITOR_MS: String(MONITOR_MS),
+    // Fetched files, and the only directory filesystem sources may read from.
+    HARPER_EDGE_DATA_DIR: join(home, 'edge-data'),
+    HARPER_EDGE_MODELS_ROOT: join(home, 'models-root'),
     HARPER_SET_CONFIG: JSON.stringify({
       http: { port: `${HOST}:${HTTP_PORT}`, securePort: null },
       operationsApi: { network: { port: `${HOST}:${OPERATIONS_PORT}`, securePort: null } },
@@ -192,6 +199,18 @@ before(async () => {
       logging: { level: 'info', stdStreams: true },
     }),
   }
+  mkdirSync(join(home, 'models-root'))
+  writeFileSync(join(home, 'models-root', 'iris.onnx'), MODEL_BYTES)
+  modelServer = createServer((req, res) => {
+    if (req.url === '/models/iris.onnx') {
+      res.writeHead(200, { 'Content-Length': MODEL_BYTES.length, ETag: '"iris-1"' })
+      return res.end(MODEL_BYTES)
+    }
+    res.writeHead(404)
+    res.end('not found')
+  })
+  await new Promise((resolve) => modelServer.listen(0, HOST, resolve))
+  modelBase = `http://${HOST}:${modelServer.address().port}`
   for (const name of ['HARPER_EDGE_MODEL_PATH', 'HARPER_EDGE_MODEL_NAME', 'HARPER_EDGE_MODEL_VERSION']) {
     delete env[name]
   }
@@ -234,6 +253,7 @@ after(async () => {
       console.log(`harperdb stopped ${Math.round(performance.now() - stopped)} ms after SIGTERM`)
     }
   }
+  if (modelServer) await new Promise((resolve) => modelServer.close(resolve))
   if (home) rmSync(home, { recursive: true, force: true })
 })
 
@@ -982,4 +1002,151 @@ harperTest('monitoring: a rule raises an alert that is acknowledged; a retrainin
   assert.equal(deleted.status, 200, JSON.stringify(deleted.body))
   assert.equal((await del(`/monitoring/rules/${rule.body.id}`)).status, 404)
   await eventually(async () => assert.equal((await get(`/AlertRule/${rule.body.id}`)).status, 404))
+})
+
+harperTest('a model fetched by URL is registered, mirrored, listed and serves predictions', async () => {
+  const sha256 = createHash('sha256').update(MODEL_BYTES).digest('hex')
+  const queued = await post('/FetchModel', {
+    modelName: 'fetched',
+    modelVersion: '1',
+    source: `${modelBase}/models/iris.onnx`,
+    framework: 'onnx',
+    stage: 'staging',
+    metadata: { taskType: 'classification' },
+  })
+  assert.equal(queued.status, 202, JSON.stringify(queued.body))
+  assert.equal(queued.body.id, 'fetched:1')
+
+  const job = await eventually(async () => {
+    const { status, body } = await get('/ModelFetchJobs/fetched:1')
+    assert.equal(status, 200, JSON.stringify(body))
+    assert.equal(body.state, 'completed', JSON.stringify(body))
+    return body
+  }, 30_000)
+  assert.equal(job.bytesDone, MODEL_BYTES.length)
+  assert.equal(job.result.modelId, 'fetched:1')
+
+  // Mirrored into the FetchJob and Model tables.
+  const row = await eventually(async () => {
+    const response = await get('/FetchJob/fetched:1')
+    assert.equal(response.status, 200)
+    assert.equal(response.body.state, 'completed')
+    return response.body
+  })
+  assert.equal(row.modelName, 'fetched')
+  const listed = await get('/ModelFetchJobs?state=completed')
+  assert.equal(listed.status, 200)
+  assert.ok(listed.body.some((j) => j.id === 'fetched:1'), JSON.stringify(listed.body))
+  assert.equal((await get('/ModelFetchJobs?state=sleeping')).status, 400)
+  assert.equal((await get('/ModelFetchJobs/none:1')).status, 404)
+
+  const models = await get('/ModelList?framework=onnx&taskType=classification&stage=staging')
+  assert.equal(models.status, 200)
+  assert.ok(models.body.some((m) => m.id === 'fetched:1'), JSON.stringify(models.body.map((m) => m.id)))
+  assert.ok(models.body.every((m) => m.stage === 'staging' && m.metadata.taskType === 'classification'))
+  const named = await get('/ModelList?name=fetched')
+  assert.deepEqual(named.body.map((m) => m.id), ['fetched:1'])
+  assert.deepEqual((await get('/ModelList?name=fetched&stage=production')).body, [])
+  assert.equal((await get('/ModelList?stage=nowhere')).status, 400)
+  const [fetched] = named.body
+  assert.equal(fetched.provenance.source, 'http')
+  assert.equal(fetched.provenance.sha256, sha256)
+  const modelRow = await eventually(async () => {
+    const response = await get('/Model/fetched:1')
+    assert.equal(response.status, 200)
+    return response.body
+  })
+  assert.equal(modelRow.provenance.sha256, sha256)
+
+  const p = await post('/Predict', { modelName: 'fetched', modelVersion: '1', features: REFERENCE.inputs[0] })
+  assert.equal(p.status, 200, JSON.stringify(p.body))
+  assert.equal(p.body.prediction, REFERENCE.labels[0])
+
+  // Retry of a completed job cannot move it; the same model from another source conflicts.
+  assert.equal((await post('/ModelFetchJobs', { action: 'retry', id: 'fetched:1' })).status, 409)
+  assert.equal((await post('/ModelFetchJobs', { action: 'pause', id: 'fetched:1' })).status, 400)
+  const other = await post('/FetchModel', { modelName: 'fetched', modelVersion: '1', source: `${modelBase}/models/other.onnx` })
+  assert.equal(other.status, 409, JSON.stringify(other.body))
+})
+
+harperTest('a failed fetch is reported on its job; InspectModel describes a source', async () => {
+  const queued = await post('/FetchModel', { modelName: 'ghost', modelVersion: '1', source: `${modelBase}/models/none.onnx` })
+  assert.equal(queued.status, 202, JSON.stringify(queued.body))
+  const job = await eventually(async () => {
+    const { body } = await get('/ModelFetchJobs/ghost:1')
+    assert.equal(body.state, 'failed', JSON.stringify(body))
+    return body
+  }, 30_000)
+  assert.equal(job.error.code, 'HARPER_EDGE_NOT_FOUND')
+
+  const inspected = await get(`/InspectModel?source=${encodeURIComponent(`${modelBase}/models/iris.onnx`)}`)
+  assert.equal(inspected.status, 200, JSON.stringify(inspected.body))
+  assert.equal(inspected.body.source, 'http')
+  assert.equal(inspected.body.framework, 'onnx')
+  assert.equal(inspected.body.revision, '"iris-1"')
+  const local = await get('/InspectModel?source=iris.onnx')
+  assert.equal(local.status, 200, JSON.stringify(local.body))
+  assert.equal(local.body.downloadBytes, MODEL_BYTES.length)
+  assert.equal((await get('/InspectModel?source=%2Fetc%2Fpasswd')).status, 400)
+  assert.equal((await get('/InspectModel')).status, 400)
+})
+
+harperTest('a posted profile deploys from the models root only; DELETE /ModelList removes', async () => {
+  const profile = {
+    name: 'posted',
+    models: [
+      {
+        modelName: 'deployed',
+        modelVersion: '1',
+        framework: 'onnx',
+        metadata: { taskType: 'classification' },
+        modelBlob: { source: 'filesystem', path: 'iris.onnx' },
+      },
+      { modelName: 'escape', modelVersion: '1', framework: 'onnx', modelBlob: { source: 'filesystem', path: '../../etc/passwd' } },
+      {
+        modelName: 'escape',
+        modelVersion: '2',
+        framework: 'onnx',
+        // With enough ../ to reach the real /etc/passwd from the models root.
+        modelBlob: { source: 'filesystem', path: `${'../'.repeat(24)}etc/passwd` },
+      },
+    ],
+  }
+  const first = await post('/Profile/deploy', { profile })
+  assert.equal(first.status, 200, JSON.stringify(first.body))
+  assert.deepEqual(
+    first.body.models.map((m) => [m.modelId, m.action]),
+    [
+      ['deployed:1', 'registered'],
+      ['escape:1', 'failed'],
+      ['escape:2', 'failed'],
+    ],
+  )
+  // Both escapes are refused by path, before any file is opened.
+  assert.match(first.body.models[1].error.message, /etc\/passwd' is outside the deploy root/)
+  assert.match(first.body.models[2].error.message, /outside the deploy root/)
+  const second = await post('/Profile/deploy', { profile: { ...profile, models: [profile.models[0]] } })
+  assert.equal(second.body.models[0].action, 'already_registered')
+
+  const badProfile = {
+    name: 'bad',
+    models: [{ modelName: 'b', modelVersion: '1', framework: 'onnx', modelBlob: { source: 'filesystem' } }],
+  }
+  const bad = await post('/Profile/validate', { profile: badProfile })
+  assert.equal(bad.status, 200)
+  assert.equal(bad.body.valid, false)
+  assert.deepEqual([bad.body.problems[0].model, bad.body.problems[0].field], ['b', 'models[0].modelBlob.path'])
+  const rejected = await post('/Profile/deploy', { profile: badProfile })
+  assert.equal(rejected.status, 400)
+  assert.match(rejected.body.error, /model 'b', field models\[0\]\.modelBlob\.path/)
+
+  const p = await post('/Predict', { modelName: 'deployed', modelVersion: '1', features: REFERENCE.inputs[1] })
+  assert.equal(p.status, 200, JSON.stringify(p.body))
+
+  const removed = await request('DELETE', '/ModelList/deployed:1')
+  assert.equal(removed.status, 200, JSON.stringify(removed.body))
+  assert.equal(removed.body.id, 'deployed:1')
+  assert.equal((await request('DELETE', '/ModelList/deployed:1')).status, 404)
+  assert.ok(!(await get('/ModelList')).body.some((m) => m.id === 'deployed:1'))
+  await eventually(async () => assert.equal((await get('/Model/deployed:1')).status, 404))
 })
