@@ -33,9 +33,11 @@ use crate::telemetry::{
 };
 use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
 
+mod cache;
 mod models;
 mod text;
 
+pub use cache::CacheStats;
 pub use text::{Embeddings, GenerateResult};
 
 /// Environment variable naming the data directory.
@@ -83,6 +85,7 @@ pub struct EngineBuilder {
     tick_interval: Option<Duration>,
     data_dir: Option<PathBuf>,
     fetch: QueueOptions,
+    cache_capacity: usize,
 }
 
 impl Default for EngineBuilder {
@@ -94,6 +97,7 @@ impl Default for EngineBuilder {
             tick_interval: Some(DEFAULT_TICK_INTERVAL),
             data_dir: None,
             fetch: QueueOptions::default(),
+            cache_capacity: cache::DEFAULT_CAPACITY,
         }
     }
 }
@@ -125,6 +129,14 @@ impl EngineBuilder {
     #[must_use]
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// How many loaded models the engine keeps (default 32, at least 1); the least recently
+    /// used is dropped to load another. See [`Engine::cache_stats`].
+    #[must_use]
+    pub fn model_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
         self
     }
 
@@ -167,7 +179,7 @@ impl EngineBuilder {
             clock,
             recorder,
             ticker,
-            loaded: RwLock::default(),
+            loaded: cache::SessionCache::new(self.cache_capacity),
             newest: RwLock::default(),
             data_dir: self.data_dir,
             fetch_options: self.fetch,
@@ -205,7 +217,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     recorder: Arc<Recorder>,
     ticker: Option<Ticker>,
-    loaded: RwLock<HashMap<String, Arc<Loaded>>>,
+    loaded: cache::SessionCache,
     /// Model name → its newest version and when the store last said so: a call without a
     /// version does not query the store each time.
     newest: RwLock<HashMap<String, (String, Instant)>>,
@@ -382,10 +394,7 @@ impl Engine {
         let (model, session) = models::register(&self.store, &self.clock, &registration)?;
         if let Some(session) = session {
             let series = self.recorder.series(&model.model_name, &model.model_version)?;
-            self.cache().insert(
-                model.id.clone(),
-                Arc::new(Loaded { model: model.clone(), session, series }),
-            );
+            self.loaded.insert(Arc::new(Loaded { model: model.clone(), session, series }));
             self.newest
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -1110,8 +1119,9 @@ impl Engine {
         Ok(self.load(reference)?.session.inputs().to_vec())
     }
 
-    fn cache(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Loaded>>> {
-        self.loaded.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The model cache's size and counts.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.loaded.stats()
     }
 
     fn load(&self, reference: &ModelRef) -> Result<Arc<Loaded>> {
@@ -1127,13 +1137,8 @@ impl Engine {
         };
         if let Some(version) = reference.version.as_ref().or(newest.as_ref()) {
             let id = format!("{}:{version}", reference.name);
-            let cached = self
-                .loaded
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&id)
-                .cloned();
-            if let Some(loaded) = cached {
+            if let Some(loaded) = self.loaded.get(&id) {
+                self.loaded.hit();
                 return Ok(loaded);
             }
         }
@@ -1144,11 +1149,11 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(model.model_name.clone(), (model.model_version.clone(), Instant::now()));
         }
-        if let Some(loaded) =
-            self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&model.id)
-        {
-            return Ok(Arc::clone(loaded));
+        if let Some(loaded) = self.loaded.get(&model.id) {
+            self.loaded.hit();
+            return Ok(loaded);
         }
+        self.loaded.miss();
         let bytes: Arc<[u8]> = match self.store.model_file(&model.sha256)? {
             ModelFile::Bytes(b) => b,
             ModelFile::Path(p) => Arc::from(std::fs::read(&p).map_err(|e| Error::io(&p, e))?),
@@ -1169,7 +1174,7 @@ impl Engine {
         ))?;
         let series = self.recorder.series(&model.model_name, &model.model_version)?;
         let loaded = Arc::new(Loaded { model, session, series });
-        Ok(Arc::clone(self.cache().entry(loaded.model.id.clone()).or_insert(loaded)))
+        Ok(self.loaded.insert(loaded))
     }
 }
 

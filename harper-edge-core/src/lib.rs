@@ -41,7 +41,8 @@ pub mod tensor;
 pub use backend::{Backend, Framework, Session};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::{
-    BaselineOptions, Embeddings, Engine, EngineBuilder, GenerateResult, InferContext, Prediction,
+    BaselineOptions, CacheStats, Embeddings, Engine, EngineBuilder, GenerateResult, InferContext,
+    Prediction,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use registry::{Model, ModelFilter, ModelRef, ModelRegistration, Stage};

@@ -499,3 +499,55 @@ fn calls_without_a_version_follow_newer_registrations_by_other_processes() {
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(version(&a), "2");
 }
+
+#[test]
+fn the_model_cache_keeps_the_most_recently_used_and_counts() {
+    let engine = Engine::builder().model_cache_capacity(2).tick_interval(None).build().unwrap();
+    for v in ["1", "2", "3"] {
+        engine
+            .register_model(ModelRegistration::new("iris", v, Framework::Onnx).file(MODEL))
+            .unwrap();
+    }
+    // Registering loads: three models in a cache of two, so iris:1 went out.
+    let stats = engine.cache_stats();
+    assert_eq!((stats.capacity, stats.loaded, stats.evictions), (2, 2, 1));
+    let row = [5.1_f32, 3.5, 1.4, 0.2];
+    let call = |v: &str| {
+        let inputs = Inputs::single(Tensor::from_f32(&[1, 4], &row).unwrap());
+        engine.infer(&format!("iris:{v}").parse().unwrap(), &inputs, &InferContext::new()).unwrap()
+    };
+    call("3");
+    call("1"); // a miss: loaded again, iris:2 (least recently used) goes out
+    call("1");
+    call("3");
+    let stats = engine.cache_stats();
+    assert_eq!((stats.hits, stats.misses, stats.evictions, stats.loaded), (3, 1, 2, 2));
+    call("2"); // iris:1 was used before iris:3 last: it goes
+    assert_eq!(engine.cache_stats().evictions, 3);
+    call("3");
+    assert_eq!(engine.cache_stats().misses, 2, "iris:3 stayed");
+
+    // Many threads on one cached model: every call answers, each counted once.
+    let engine = Arc::new(engine);
+    let before = engine.cache_stats();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let engine = Arc::clone(&engine);
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    let inputs = Inputs::single(Tensor::from_f32(&[1, 4], &row).unwrap());
+                    let p = engine
+                        .infer(&"iris:3".parse().unwrap(), &inputs, &InferContext::new())
+                        .unwrap();
+                    assert_eq!(p.prediction, json!(0));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let after = engine.cache_stats();
+    assert_eq!(after.hits - before.hits, 400);
+    assert_eq!(after.misses, before.misses);
+}

@@ -227,7 +227,7 @@ impl Engine {
             .delete_model(&reference.name, version, self.clock.now())?
             .ok_or_else(|| Error::not_found("model", reference.to_string()))?;
         let _ = self.store.delete_record(Table::FetchJob, &job_id, self.clock.now())?;
-        self.cache().remove(&model.id);
+        self.loaded.remove(&model.id);
         self.newest.write().unwrap_or_else(PoisonError::into_inner).remove(&model.model_name);
         Ok(model)
     }
