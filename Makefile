@@ -14,6 +14,10 @@ PEERS_VENV ?= $(CACHE)/peers-venv
 # maturin (the PEP 517 backend of bindings-python) is found on PATH by pip --no-build-isolation.
 export PATH := $(VENV)/bin:$(PATH)
 CARGO_PROFILE := --release
+# The optional backends the test suites build: ort loads ONNX Runtime at run time, from the
+# onnxruntime Python package the test venv installs (bindings-python/requirements-test.txt).
+CORE_FEATURES := --features harper-edge-core/ort
+ORT_DYLIB = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
         node-setup node-test harper-setup browser-setup harper-test bench bench-soak bench-peers-python bench-peers-drift \
@@ -33,11 +37,11 @@ fmt:
 	cargo fmt --all -- --check
 
 clippy:
-	cargo clippy $(CARGO_PROFILE) --workspace --all-targets -- -D warnings
+	cargo clippy $(CARGO_PROFILE) --workspace --all-targets $(CORE_FEATURES) -- -D warnings
 	cargo clippy $(CARGO_PROFILE) -p harper-edge-core --no-default-features -- -D warnings
 
-rust-test:
-	cargo test $(CARGO_PROFILE) --workspace --exclude harper-edge-python --exclude harper-edge-node
+rust-test: $(VENV)/.ready
+	ORT_DYLIB_PATH="$(ORT_DYLIB)" cargo test $(CARGO_PROFILE) --workspace --exclude harper-edge-python --exclude harper-edge-node $(CORE_FEATURES)
 
 docs-check:
 	python3 scripts/check_doc_snippets.py

@@ -1166,7 +1166,7 @@ impl Engine {
                 ),
             });
         }
-        let backend = backend::for_framework(model.framework)?;
+        let backend = backend::for_model(model.framework, &model.metadata)?;
         let session = backend.load(&ModelSpec::new(
             &model.id,
             model.framework,

@@ -707,7 +707,7 @@ pub fn deploy(
                 entry.action = DeployAction::AlreadyRegistered;
                 return Ok(None);
             }
-            backend::for_framework(m.framework)?;
+            backend::for_model(m.framework, &m.metadata)?;
             let Some(spec) = &m.source else {
                 if options.dry_run {
                     entry.action = DeployAction::WouldRegister;

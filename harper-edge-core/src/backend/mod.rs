@@ -17,6 +17,8 @@ use crate::tensor::{Outputs, Tensor, TensorInfo};
 
 #[cfg(feature = "ollama")]
 pub mod ollama;
+#[cfg(feature = "ort")]
+pub mod ort;
 #[cfg(feature = "tract")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tract")))]
 pub mod tract;
@@ -246,7 +248,13 @@ pub fn backend(name: &str) -> Result<Arc<dyn Backend>> {
         "ollama" => {
             Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
         }
-        "ort" | "candle" => {
+        #[cfg(feature = "ort")]
+        "ort" => Ok(Arc::new(ort::OrtBackend::new())),
+        #[cfg(not(feature = "ort"))]
+        "ort" => {
+            Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
+        }
+        "candle" => {
             Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
         }
         other => Err(Error::invalid_input(format!(
@@ -254,6 +262,44 @@ pub fn backend(name: &str) -> Result<Arc<dyn Backend>> {
             BACKENDS.join(", ")
         ))),
     }
+}
+
+/// The backend for a model of `framework` whose metadata may name one: `metadata.backend`
+/// when it is a backend name (`tract`, `ort`, `candle`, `ollama`), else the framework's
+/// default. (The original design also put framework names there, `onnx` or `transformers`;
+/// those choose the default.)
+///
+/// # Errors
+///
+/// As [`backend`] for the backend chosen; [`Error::InvalidInput`] when the named backend does
+/// not run `framework`.
+///
+/// # Examples
+///
+/// ```
+/// use harper_edge_core::backend::{for_model, Framework};
+///
+/// let b = for_model(Framework::Onnx, &serde_json::json!({"backend": "onnx"}))?;
+/// assert_eq!(b.name(), "tract");
+/// assert!(for_model(Framework::Onnx, &serde_json::json!({"backend": "ollama"})).is_err());
+/// # Ok::<(), harper_edge_core::Error>(())
+/// ```
+pub fn for_model(framework: Framework, metadata: &serde_json::Value) -> Result<Arc<dyn Backend>> {
+    let named = metadata.get("backend").and_then(serde_json::Value::as_str);
+    let Some(name) = named.filter(|n| BACKENDS.contains(n)) else {
+        return for_framework(framework);
+    };
+    let runs = match name {
+        "tract" | "ort" => framework == Framework::Onnx,
+        "candle" => framework == Framework::Transformers,
+        _ => framework == Framework::Ollama,
+    };
+    if !runs {
+        return Err(Error::invalid_input(format!(
+            "metadata.backend '{name}' does not run {framework} models"
+        )));
+    }
+    backend(name)
 }
 
 /// The default backend for `framework`.

@@ -33,7 +33,7 @@ pub(super) fn register(
             })
         };
     }
-    let backend = backend::for_framework(registration.framework())?;
+    let backend = backend::for_model(registration.framework(), registration.metadata_value())?;
     let session =
         backend.load(&ModelSpec::new(&id, registration.framework(), ModelSource::Bytes(&bytes)))?;
     let model = Model {
