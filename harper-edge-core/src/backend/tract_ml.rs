@@ -17,8 +17,9 @@
 //!   in class order, the order of its `classlabels_*`); the labels themselves are the
 //!   classifier's `output_label`.
 //!
-//! Any other operator tract does not know is reported by [`unsupported_operators`] before the
-//! graph is built, naming each operator and its domain.
+//! [`string_labels_as_indices`] rewrites classifiers with string labels, which tract cannot
+//! type, before parsing. Any other operator tract does not know is reported by
+//! [`unsupported_operators`] before the graph is built, naming each operator and its domain.
 
 use std::collections::BTreeSet;
 
