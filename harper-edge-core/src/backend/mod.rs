@@ -22,6 +22,8 @@ pub mod ort;
 #[cfg(feature = "tract")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tract")))]
 pub mod tract;
+#[cfg(feature = "tract")]
+mod tract_ml;
 
 /// The model format of a registered model (the original design's `framework` field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use tract_onnx::prelude as tp;
 use tract_onnx::prelude::{Framework as _, InferenceModelExt as _, IntoTensor as _};
 use tract_onnx::tract_hir::infer::Factoid as _;
 
-use crate::backend::{Backend, Framework, ModelSource, ModelSpec, Session};
+use crate::backend::{Backend, Framework, ModelSource, ModelSpec, Session, tract_ml};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Outputs, Tensor, TensorData, TensorInfo};
 
@@ -46,12 +46,42 @@ impl Backend for TractBackend {
             message: format!("{e:#}"),
             source: Some(e.into()),
         };
-        let onnx = tract_onnx::onnx();
-        let mut model = match spec.source {
-            ModelSource::Bytes(bytes) => onnx.model_for_read(&mut Cursor::new(bytes)),
-            ModelSource::Path(path) => onnx.model_for_path(path),
+        // tract's ONNX front end plus the ONNX-ML operators scikit-learn exports (tract_ml).
+        let onnx = tract_ml::onnx();
+        let (proto, dir) = match spec.source {
+            ModelSource::Bytes(bytes) => (onnx.proto_model_for_read(&mut Cursor::new(bytes)), None),
+            ModelSource::Path(path) => {
+                (onnx.proto_model_for_path(path), path.parent().and_then(|d| d.to_str()))
+            }
+        };
+        let mut proto = proto.map_err(load_err)?;
+        tract_ml::string_labels_as_indices(&mut proto);
+        // tract stands in a placeholder for an operator it does not know and fails only when
+        // typing the graph, with a message that does not always name it: name them all first.
+        let unsupported = tract_ml::unsupported_operators(&onnx, &proto);
+        if !unsupported.is_empty() {
+            return Err(Error::ModelLoad {
+                model: spec.id.to_string(),
+                message: unsupported
+                    .iter()
+                    .map(|(op, domain)| format!("unsupported operator '{op}' (domain {domain})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                source: None,
+            });
         }
-        .map_err(load_err)?;
+        let parsed = onnx.parse(&proto, dir).map_err(load_err)?;
+        if !parsed.unresolved_inputs.is_empty() {
+            return Err(Error::ModelLoad {
+                model: spec.id.to_string(),
+                message: format!(
+                    "graph inputs without a producer: {}",
+                    parsed.unresolved_inputs.join(", ")
+                ),
+                source: None,
+            });
+        }
+        let mut model = parsed.model;
 
         // skl2onnx leaves the batch dimension empty; tract needs a symbol there before it can
         // type the graph. The first dimension of every input shares one batch symbol.
@@ -137,9 +167,12 @@ fn facts(
 fn dtype_of(dt: tp::DatumType) -> Option<DType> {
     match dt {
         tp::DatumType::F32 | tp::DatumType::F64 | tp::DatumType::F16 => Some(DType::F32),
-        tp::DatumType::I64 | tp::DatumType::I32 | tp::DatumType::I16 | tp::DatumType::I8 => {
-            Some(DType::I64)
-        }
+        // tract types a Cast to int64 (skl2onnx casts labels) as TDim, its symbolic integer.
+        tp::DatumType::I64
+        | tp::DatumType::I32
+        | tp::DatumType::I16
+        | tp::DatumType::I8
+        | tp::DatumType::TDim => Some(DType::I64),
         tp::DatumType::U8 | tp::DatumType::U16 | tp::DatumType::U32 => Some(DType::I64),
         tp::DatumType::String => Some(DType::String),
         _ => None,
