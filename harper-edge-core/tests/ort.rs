@@ -112,3 +112,54 @@ fn concurrent_calls_on_one_ort_session() {
     }
     assert!(backend::backend("ort").unwrap().check().is_ok());
 }
+
+/// The scikit-learn exports (ZipMap on) through ONNX Runtime: its sequence-of-maps output
+/// comes back as the same `[rows, classes]` matrix tract gives, and every answer is the
+/// reference's.
+#[test]
+fn sklearn_exports_on_ort_match_their_references() {
+    use harper_edge_core::backend::{ModelSource, ModelSpec};
+    let data = |f: &str| format!("{}/../tests/data/{f}", env!("CARGO_MANIFEST_DIR"));
+    let ort = backend::backend("ort").unwrap();
+    for model in [
+        "sklearn_scaler_logreg",
+        "sklearn_forest_classifier",
+        "sklearn_gbr",
+        "sklearn_forest_regressor",
+    ] {
+        let r: Value = serde_json::from_str(
+            &std::fs::read_to_string(data(&format!("{model}.reference.json"))).unwrap(),
+        )
+        .unwrap();
+        let bytes = std::fs::read(data(&format!("{model}.onnx"))).unwrap();
+        let session =
+            ort.load(&ModelSpec::new(model, Framework::Onnx, ModelSource::Bytes(&bytes))).unwrap();
+        let rows: Vec<Vec<f32>> = r["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+            .collect();
+        let flat: Vec<f32> = rows.concat();
+        let x = Tensor::from_f32(&[rows.len(), rows[0].len()], &flat).unwrap();
+        let out = session.run(&[&x]).unwrap();
+        let tol = r["tolerance"].as_f64().unwrap() as f32;
+        let (name, key) = if r.get("labels").is_some() {
+            assert_eq!(out.get("output_label").unwrap().to_json(), r["labels"], "{model}");
+            ("output_probability", "probabilities")
+        } else {
+            (session.outputs()[0].name.as_str(), "values")
+        };
+        let got = out.get(name).unwrap();
+        let want: Vec<f32> = r[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32))
+            .collect();
+        assert_eq!(got.as_f32().unwrap().len(), want.len(), "{model}: {:?}", got.shape());
+        for (g, w) in got.as_f32().unwrap().iter().zip(&want) {
+            assert!((g - w).abs() <= tol, "{model}: {g} vs {w}");
+        }
+    }
+}
