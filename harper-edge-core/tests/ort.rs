@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use harper_edge_core::backend::{self, Backend};
+use harper_edge_core::backend;
 use harper_edge_core::{
     Engine, ErrorKind, Framework, InferContext, Inputs, ModelRegistration, Tensor,
 };
