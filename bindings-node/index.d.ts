@@ -998,6 +998,45 @@ export interface ProfileValidation {
   problems: Array<ProfileProblem>
 }
 
+/** One message of a conversation (`chat`, `chatStream`). */
+export interface ChatMessage {
+  /** `'system'`, `'user'`, `'assistant'` or `'tool'`. */
+  role: string
+  /** The text. */
+  content: string
+}
+
+/** The answer of `chat`, `generate` and `ChatStream.result`. */
+export interface GenerateResult {
+  /** Id of the recorded `InferenceEvent` (the prompt or messages as `featuresIn`, the text as `prediction`). */
+  inferenceId: string
+  /** Model name. */
+  modelName: string
+  /** Model version that answered. */
+  modelVersion: string
+  /** The whole answer (what came before a stop). */
+  text: string
+  /** Why it ended: Ollama's `done_reason` (`'stop'`, `'length'`, …), or `'cancelled'` when `onToken` returned `false`, threw, or a `chatStream` loop was left early. */
+  doneReason: string
+  /** Tokens in the prompt, as Ollama counted them. */
+  promptTokens: number | null
+  /** Tokens generated. */
+  completionTokens: number | null
+  /** The daemon's own total time, in milliseconds. */
+  totalMs: number | null
+  /** Wall time of the call in milliseconds, streaming included. */
+  latencyMs: number
+}
+
+/** Options of `generate`. */
+export type GenerateOptions = Pick<ChatOptions, 'onToken'>
+
+/** Options of `chatStream`: pieces are read by iterating the stream, not through `onToken`. */
+export type ChatStreamOptions = Pick<ChatOptions, 'system'>
+
+/** A `ChatStream` is an async iterable of the answer's pieces: `for await (const piece of stream)`. */
+export interface ChatStream extends AsyncIterable<string> {}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -1051,6 +1090,25 @@ export declare class Baseline {
   get features(): Array<string>
   /** The schema: `{ name, kind, range?, categories? }` per feature. */
   get schema(): Array<FeatureSchema>
+}
+
+/** The answer of `chatStream`, piece by piece: an async iterator of strings. */
+export declare class ChatStream {
+  /**
+   * The next piece (`{ value, done: false }`), or `{ done: true }` once the answer has
+   * ended; rejects once with the failure when the answer failed.
+   */
+  next(): Promise<IteratorResult<string, undefined>>
+  /**
+   * Stops the answer (`doneReason: 'cancelled'`, at the next piece) and ends the
+   * iteration; called by `for await` when the loop is left early.
+   */
+  return(): Promise<IteratorResult<string, undefined>>
+  /**
+   * The `GenerateResult` once the answer has ended (all pieces streamed, or stopped);
+   * rejects with the failure when it failed.
+   */
+  get result(): Promise<GenerateResult>
 }
 
 /**
@@ -1289,6 +1347,44 @@ export declare class Engine {
    * A/B arm, a cohort). Options as `metrics`, plus `segment`.
    */
   metricsBySegment(model: string, options: MetricsOptions & { segment: string }): SegmentedMetrics
+  /**
+   * Embeds `texts` with an embeddings model (an Ollama model registered with
+   * `mode: 'embeddings'`), all in one call of the model (one `/api/embed` request), on the
+   * libuv pool. Resolves with the vectors as one `Float32Array` (row-major, `count × dim`,
+   * the core's buffer without a copy). The call is recorded.
+   */
+  embed(model: string, texts: string[]): Promise<Embeddings>
+  /**
+   * Asks a chat model (an Ollama `chat` or `generate` model) to answer `promptOrMessages`:
+   * a prompt string, or an array of `{ role, content }` messages, oldest first
+   * (`options.system` is sent first). The answer streams on the libuv pool; each piece is
+   * passed to `options.onToken` on the JS thread, in order, before the Promise resolves with
+   * the `GenerateResult`. `onToken` returning `false` stops the answer (`doneReason:
+   * 'cancelled'`); throwing stops it too and rejects the Promise with what was thrown. The
+   * call is recorded like any inference.
+   */
+  chat(model: string, promptOrMessages: string | ChatMessage[], options?: ChatOptions): Promise<GenerateResult>
+  /**
+   * Asks a text-generating model to complete `prompt` (an Ollama `generate` model uses
+   * `/api/generate`; a `chat` model gets it as one user message). Streams to
+   * `options.onToken`, stops and resolves as `chat`.
+   */
+  generate(model: string, prompt: string, options?: GenerateOptions): Promise<GenerateResult>
+  /**
+   * `chat` as an async iterator of the answer's pieces: `for await (const piece of
+   * stream)`, then `await stream.result` for the `GenerateResult`. Breaking out of the loop
+   * (`return()`) stops the answer (`doneReason: 'cancelled'`). A failure rejects the
+   * pending `next()` (the loop throws) and `result`. The answer starts streaming at once, on
+   * the libuv pool; pieces not yet read are buffered.
+   */
+  chatStream(model: string, promptOrMessages: string | ChatMessage[], options?: ChatStreamOptions): ChatStream
+  /**
+   * Registers the model `model` of a local Ollama daemon (`llama3.2`,
+   * `nomic-embed-text:latest`) as `name:version`, framework `ollama`; the registered file is
+   * the manifest `{ model, mode, host, options, readTimeoutMs }`. No daemon is needed to
+   * register: it is asked at the first call.
+   */
+  registerOllama(name: string, version: string, model: string, options?: OllamaOptions): Promise<Model>
 }
 
 /**
@@ -1517,6 +1613,14 @@ export interface AlertQueryOptions {
   limit?: number
 }
 
+/** Options of `chat`, `generate` and `chatStream`. */
+export interface ChatOptions {
+  /** A system message sent first (`chat`, `chatStream`). */
+  system?: string
+  /** Called with each piece of the answer, in order, on the JS thread (`chat`, `generate`). */
+  onToken?: (piece: string) => unknown
+}
+
 /**
  * Checks current columns against a baseline: KS (numeric) and chi-square (categorical)
  * p-values with scipy's conventions, PSI and Wasserstein alongside, and data quality.
@@ -1620,6 +1724,24 @@ export interface DriftQueryOptions {
  * `options.correction` (default `holm`); `null` without rows.
  */
 export declare function driftSnapshotFromRows(rows: Array<DriftMetrics>, options?: { correction?: 'holm' | 'bh' | 'none' }): DriftSnapshot | null
+
+/** The answer of `embed`. */
+export interface Embeddings {
+  /** Id of the recorded `InferenceEvent`. */
+  inferenceId: string
+  /** Model name. */
+  modelName: string
+  /** Model version that answered. */
+  modelVersion: string
+  /** How many vectors: one per text. */
+  count: number
+  /** Their dimension. */
+  dim: number
+  /** The vectors, row-major: vector `i` is `data.subarray(i * dim, (i + 1) * dim)`. */
+  data: Float32Array
+  /** Wall time of the call in milliseconds. */
+  latencyMs: number
+}
 
 /** A filter over inference events; results come newest first. */
 export interface EventQuery {
@@ -1841,6 +1963,25 @@ export interface MonitorOptions {
   webhookTimeoutMs?: number
   /** Retries of a webhook delivery after a 5xx, 429 or network error (default 3). */
   webhookRetries?: number
+}
+
+/** Options of `registerOllama`. */
+export interface OllamaOptions {
+  /** What the model is used for (default `"chat"`). */
+  mode?: 'embeddings' | 'chat' | 'generate'
+  /**
+   * The daemon: `host:port`, `:port` or a URL (default `OLLAMA_HOST`, else
+   * `http://127.0.0.1:11434`).
+   */
+  host?: string
+  /** Ollama `options` sent with every request (`temperature`, `num_ctx`, `seed`, …). */
+  options?: Record<string, unknown>
+  /** Longest wait for any single read, in milliseconds (default 120000). */
+  readTimeoutMs?: number
+  /** Lifecycle stage (default "candidate"). */
+  stage?: Stage
+  /** Free-form metadata (taskType, description, …). */
+  metadata?: Record<string, unknown>
 }
 
 /** Options of `Engine.open`. */

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Adwin = nativeBinding.Adwin
 module.exports.Baseline = nativeBinding.Baseline
+module.exports.ChatStream = nativeBinding.ChatStream
 module.exports.Engine = nativeBinding.Engine
 module.exports.Monitor = nativeBinding.Monitor
 module.exports.PageHinkley = nativeBinding.PageHinkley

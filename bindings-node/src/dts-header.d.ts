@@ -997,3 +997,42 @@ export interface ProfileValidation {
   models: Array<ProfileModel>
   problems: Array<ProfileProblem>
 }
+
+/** One message of a conversation (`chat`, `chatStream`). */
+export interface ChatMessage {
+  /** `'system'`, `'user'`, `'assistant'` or `'tool'`. */
+  role: string
+  /** The text. */
+  content: string
+}
+
+/** The answer of `chat`, `generate` and `ChatStream.result`. */
+export interface GenerateResult {
+  /** Id of the recorded `InferenceEvent` (the prompt or messages as `featuresIn`, the text as `prediction`). */
+  inferenceId: string
+  /** Model name. */
+  modelName: string
+  /** Model version that answered. */
+  modelVersion: string
+  /** The whole answer (what came before a stop). */
+  text: string
+  /** Why it ended: Ollama's `done_reason` (`'stop'`, `'length'`, …), or `'cancelled'` when `onToken` returned `false`, threw, or a `chatStream` loop was left early. */
+  doneReason: string
+  /** Tokens in the prompt, as Ollama counted them. */
+  promptTokens: number | null
+  /** Tokens generated. */
+  completionTokens: number | null
+  /** The daemon's own total time, in milliseconds. */
+  totalMs: number | null
+  /** Wall time of the call in milliseconds, streaming included. */
+  latencyMs: number
+}
+
+/** Options of `generate`. */
+export type GenerateOptions = Pick<ChatOptions, 'onToken'>
+
+/** Options of `chatStream`: pieces are read by iterating the stream, not through `onToken`. */
+export type ChatStreamOptions = Pick<ChatOptions, 'system'>
+
+/** A `ChatStream` is an async iterable of the answer's pieces: `for await (const piece of stream)`. */
+export interface ChatStream extends AsyncIterable<string> {}

@@ -19,3 +19,4 @@ mod segments;
 mod tasks;
 mod telemetry;
 mod tensor;
+mod text;

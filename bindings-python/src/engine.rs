@@ -26,6 +26,7 @@ use crate::registry::PyModel;
 use crate::segments::{self, PySegmentedDriftResult};
 use crate::telemetry::{self, PyInferenceEvent, Seconds, TelemetrySettings};
 use crate::tensor;
+use crate::text;
 use harper_edge_core::report::{self, HealthQuery, ModelHealth, RenderOptions};
 
 /// The default `retention` of stored events: 30 days, in seconds.
@@ -340,6 +341,81 @@ impl PyEngine {
         let prediction =
             py.run_core(|| self.inner.infer(&model.parse::<ModelRef>()?, &inputs, &context))?;
         PyPrediction::new(py, prediction)
+    }
+
+    /// Embeds `texts` (a list of str) with the embeddings model `model`, all in one call of
+    /// the model; returns a float32 array of shape `(len(texts), dim)`. The call is recorded.
+    #[pyo3(signature = (model, texts))]
+    fn embed<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        texts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        text::embed(py, &self.inner, model, texts)
+    }
+
+    /// Asks the chat model `model` to answer `prompt_or_messages` (a str, or a list of
+    /// `{"role", "content"}` dicts), `system` first when given; streams each piece to
+    /// `on_token(piece)`. Returns the result as a dict (camelCase keys).
+    #[pyo3(signature = (model, prompt_or_messages, *, system=None, on_token=None))]
+    fn chat<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        prompt_or_messages: &Bound<'py, PyAny>,
+        system: Option<String>,
+        on_token: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ask = text::Ask::chat(prompt_or_messages, system)?;
+        text::generate(py, &self.inner, model, &ask, on_token)
+    }
+
+    /// Asks the text-generating model `model` to complete `prompt`, streaming each piece to
+    /// `on_token(piece)`. Returns the result as a dict (camelCase keys).
+    #[pyo3(signature = (model, prompt, *, on_token=None))]
+    fn generate<'py>(
+        &self,
+        py: Python<'py>,
+        model: &str,
+        prompt: String,
+        on_token: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        text::generate(py, &self.inner, model, &text::Ask::Text(prompt), on_token)
+    }
+
+    /// Registers the model `model` of a local Ollama daemon as `name:version` (no daemon is
+    /// needed to register: it is asked at the first call).
+    #[pyo3(signature = (
+        name, version, model, *, mode="chat", host=None, options=None, read_timeout=None,
+        stage="candidate", metadata=None,
+    ))]
+    #[allow(clippy::too_many_arguments, reason = "the arguments of the Python method")]
+    fn register_ollama(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: &str,
+        model: String,
+        mode: &str,
+        host: Option<String>,
+        options: Option<&Bound<'_, PyAny>>,
+        read_timeout: Option<Seconds>,
+        stage: &str,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyModel> {
+        let args = text::OllamaArgs {
+            name,
+            version,
+            model,
+            mode,
+            host,
+            options,
+            read_timeout,
+            stage,
+            metadata,
+        };
+        text::register_ollama(py, &self.inner, args)
     }
 
     /// Recorded events, newest first; with `as_frame`, as a pandas DataFrame.

@@ -15,6 +15,7 @@ mod registry;
 mod segments;
 mod telemetry;
 mod tensor;
+mod text;
 
 use pyo3::prelude::*;
 

@@ -11,7 +11,9 @@ chi-square, PSI, data quality), or let the engine check each model's recent call
 those checks, evaluates alert rules and runs the retraining approval workflow.
 Models come from files (``Engine.register_model``) or are fetched, with provenance, from a
 URL, a directory or the Hugging Face Hub (``Engine.fetch_model``, ``inspect_source``), one
-by one or as a profile (``Engine.deploy_profile``, ``validate_profile``).
+by one or as a profile (``Engine.deploy_profile``, ``validate_profile``). Models a local
+Ollama daemon serves (``Engine.register_ollama``) embed texts (``Engine.embed``) and answer
+prompts, streamed (``Engine.chat``, ``Engine.generate``), recorded like any inference.
 """
 
 from harper_edge._native import (
@@ -52,6 +54,7 @@ from harper_edge._types import (
     AlertDelivery,
     AlertEvent,
     AlertNotification,
+    ChatMessage,
     DeployEntry,
     DeployReport,
     EventRecord,
@@ -59,6 +62,7 @@ from harper_edge._types import (
     FetchJobError,
     FetchJobResult,
     FileRecord,
+    GenerateResult,
     InspectedFile,
     Inspection,
     JobRun,
@@ -83,6 +87,7 @@ __all__ = [
     "BackendNotCompiledError",
     "Baseline",
     "CapacityError",
+    "ChatMessage",
     "ConflictError",
     "DeployEntry",
     "DeployReport",
@@ -93,6 +98,7 @@ __all__ = [
     "FetchJobError",
     "FetchJobResult",
     "FileRecord",
+    "GenerateResult",
     "HarperEdgeError",
     "InferenceEvent",
     "InspectedFile",

@@ -14,10 +14,12 @@ import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ign
 from harper_edge._types import (
     AlertEvent,
     AlertNotification,
+    ChatMessage,
     DeployReport,
     EventRecord,
     FetchJob,
     FileRecord,
+    GenerateResult,
     Inspection,
     ModelMetrics,
     ProfileSummary,
@@ -324,6 +326,97 @@ class Engine:
         Raises ``NotFoundError`` for an unknown model, ``ShapeError`` or
         ``InvalidInputError`` for inputs that do not fit it, ``BackendError`` when
         the run fails. Failed calls are recorded too.
+        """
+
+    def embed(self, model: str, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Embeds ``texts`` with the embeddings model ``model`` (``"name"`` or
+        ``"name:version"``, e.g. one ``register_ollama(..., mode="embeddings")``
+        registered), all texts in one call of the model (one ``/api/embed`` request for
+        Ollama). Returns a float32 array of shape ``(len(texts), dim)``, row ``i`` the
+        vector of ``texts[i]``, holding the core's buffer without a copy. The call is
+        recorded (``features_in`` ``{"texts": [...]}``, ``prediction``
+        ``{"count", "dim"}``); the GIL is released meanwhile.
+
+        Raises ``TypeError`` unless ``texts`` is a list (or sequence) of ``str``,
+        ``InvalidInputError`` for an empty list or a model that does not take text,
+        ``NotFoundError`` for an unknown model (or one the daemon has not pulled),
+        ``NetworkError`` when the daemon cannot be reached.
+        """
+
+    def chat(
+        self,
+        model: str,
+        prompt_or_messages: str | list[ChatMessage],
+        *,
+        system: str | None = None,
+        on_token: Callable[[str], object] | None = None,
+    ) -> GenerateResult:
+        """Asks the chat model ``model`` (an Ollama ``chat`` or ``generate`` model) to
+        answer ``prompt_or_messages``: one user prompt (a ``str``) or a conversation, a
+        list of ``{"role": ..., "content": ...}`` dicts (roles ``system``, ``user``,
+        ``assistant``, ``tool``), oldest first. ``system`` is sent first as a system
+        message. Streams each piece of the answer to ``on_token(piece)`` as it arrives,
+        with the GIL held only for that call (the network waits release it).
+
+        ``on_token`` returning ``False`` (exactly ``False``; ``None`` goes on) stops the
+        answer: the result's ``doneReason`` is then ``"cancelled"`` and ``text`` what
+        came so far. ``on_token`` raising stops it too, and the exception propagates
+        once the call is recorded.
+
+        Returns the ``GenerateResult`` dict (camelCase keys: ``text``, ``doneReason``,
+        ``promptTokens``, ``completionTokens``, ``totalMs``, ``inferenceId``,
+        ``modelName``, ``modelVersion``, ``latencyMs``). The call is recorded like any
+        inference: the messages as ``features_in``, the text as ``prediction``.
+
+        Raises ``NotFoundError`` for an unknown model or one the daemon lacks (with the
+        ``ollama pull`` to run), ``InvalidInputError`` for a model that does not
+        generate text, ``NetworkError`` when the daemon cannot be reached or times out,
+        ``BackendError`` for a malformed or broken stream, ``TypeError`` for arguments
+        of the wrong type.
+        """
+
+    def generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        on_token: Callable[[str], object] | None = None,
+    ) -> GenerateResult:
+        """Asks the text-generating model ``model`` to complete ``prompt``: an Ollama
+        ``generate`` model completes it (``/api/generate``), a ``chat`` model gets it as
+        one user message. Streams, stops, returns, records and raises as ``chat``.
+        """
+
+    def register_ollama(
+        self,
+        name: str,
+        version: str,
+        model: str,
+        *,
+        mode: Literal["embeddings", "chat", "generate"] = "chat",
+        host: str | None = None,
+        options: dict[str, Any] | None = None,
+        read_timeout: _Seconds | None = None,
+        stage: str = "candidate",
+        metadata: dict[str, Any] | None = None,
+    ) -> Model:
+        """Registers ``model`` (its name in Ollama: ``llama3.2``,
+        ``nomic-embed-text:latest``) as ``name:version``, framework ``ollama``: the
+        registered file is the manifest ``{"model", "mode", "host", "options",
+        "readTimeoutMs"}``. No daemon is needed to register; it is asked at the first
+        call.
+
+        - ``mode``: ``"embeddings"`` (``embed``), ``"chat"`` or ``"generate"``
+          (``chat``, ``generate``).
+        - ``host``: the daemon (``host:port``, ``:port`` or a URL); default
+          ``$OLLAMA_HOST``, else ``http://127.0.0.1:11434``.
+        - ``options``: Ollama ``options`` sent with every request (``temperature``,
+          ``num_ctx``, ``seed``, ...).
+        - ``read_timeout``: longest wait for any single read, in seconds or a
+          ``timedelta`` (default 120 s); a stream that keeps moving is never cut off.
+
+        Raises ``InvalidInputError`` for an unknown mode or stage, or an empty model
+        name; ``ConflictError`` for another manifest under the same ``name:version``.
         """
 
     @overload

@@ -475,3 +475,37 @@ class ProfileProblem(TypedDict):
     field: str
     """The field path (``models[1].modelBlob.path``)."""
     message: str
+
+
+class ChatMessage(TypedDict):
+    """One message of a conversation (``Engine.chat``)."""
+
+    role: str
+    """``"system"``, ``"user"``, ``"assistant"`` or ``"tool"``."""
+    content: str
+    """The text."""
+
+
+class GenerateResult(TypedDict):
+    """The answer of ``Engine.chat`` and ``Engine.generate``, with the core's camelCase field
+    names."""
+
+    inferenceId: str
+    """Id of the recorded inference event."""
+    modelName: str
+    """Model name."""
+    modelVersion: str
+    """Model version that answered."""
+    text: str
+    """The whole answer (what came before a stop)."""
+    doneReason: str
+    """Why it ended: Ollama's ``done_reason`` (``"stop"``, ``"length"``, ...), or
+    ``"cancelled"`` when ``on_token`` stopped it."""
+    promptTokens: int | None
+    """Tokens in the prompt, as Ollama counted them."""
+    completionTokens: int | None
+    """Tokens generated."""
+    totalMs: float | None
+    """The daemon's own total time, in milliseconds."""
+    latencyMs: float
+    """Wall time of the call in milliseconds, streaming included."""
