@@ -129,10 +129,13 @@ fn ask_chat(value: &Unknown<'_>, system: Option<String>) -> CoreResult<Ask> {
     Ok(Ask::Chat(messages))
 }
 
+/// A JS `onToken(piece)` callback, kept across the call.
+type TokenCallback = FunctionRef<String, Unknown<'static>>;
+
 fn chat_options(
     value: &Unknown<'_>,
     expected: &str,
-) -> CoreResult<(Option<String>, Option<FunctionRef<String, Unknown<'static>>>)> {
+) -> CoreResult<(Option<String>, Option<TokenCallback>)> {
     let Some(options) = convert::object::<ChatOptions>(value, "options", expected)? else {
         return Ok((None, None));
     };

@@ -151,7 +151,7 @@ pub(crate) fn generate<'py>(
                 Ok(answer) => {
                     let answer = answer.bind(py);
                     // Only an explicit False stops: None (no return) goes on.
-                    !(answer.is_instance_of::<PyBool>() && !answer.is_truthy().unwrap_or(true))
+                    !answer.is_instance_of::<PyBool>() || answer.is_truthy().unwrap_or(true)
                 }
                 Err(e) => {
                     raised = Some(e);
