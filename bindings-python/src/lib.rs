@@ -25,6 +25,14 @@ mod _native {
 
     #[pymodule_export]
     use crate::drift::{PyAdwin, PyPageHinkley};
+
+    /// Uses the ONNX Runtime library at `path` for models on the ort backend (before the first
+    /// one loads); returns False when a library was already chosen. `harper_edge` calls it at
+    /// import with the `onnxruntime` package of this interpreter, when one is installed.
+    #[pyfunction]
+    fn use_onnxruntime(path: std::path::PathBuf) -> bool {
+        harper_edge_core::backend::ort::set_library_path(path)
+    }
     #[pymodule_export]
     use crate::engine::{PyEngine, PyPrediction};
     #[pymodule_export]

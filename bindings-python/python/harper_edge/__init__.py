@@ -17,6 +17,7 @@ prompts, streamed (``Engine.chat``, ``Engine.generate``), recorded like any infe
 """
 
 from harper_edge._native import (
+    use_onnxruntime,
     Adwin,
     BackendError,
     Baseline,
@@ -79,6 +80,7 @@ from harper_edge._types import (
 )
 
 __all__ = [
+    "use_onnxruntime",
     "Adwin",
     "AlertDelivery",
     "AlertEvent",
@@ -137,3 +139,33 @@ __all__ = [
     "inspect_source",
     "validate_profile",
 ]
+
+
+def _use_installed_onnxruntime() -> None:
+    """Point the ort backend at this interpreter's ``onnxruntime`` package, if installed.
+
+    The package is located, not imported. ``ORT_DYLIB_PATH``, when set, wins.
+    """
+    import glob
+    import importlib.util
+    import os
+
+    if os.environ.get("ORT_DYLIB_PATH"):
+        return
+    try:
+        spec = importlib.util.find_spec("onnxruntime")
+    except (ImportError, ValueError):
+        return
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        capi = os.path.join(root, "capi")
+        found = glob.glob(os.path.join(capi, "libonnxruntime.so*"))
+        found += glob.glob(os.path.join(capi, "libonnxruntime*.dylib"))
+        found += glob.glob(os.path.join(capi, "onnxruntime.dll"))
+        found = [f for f in found if "providers" not in os.path.basename(f)]
+        if found:
+            # The versioned file is the real library; the bare name may be a link.
+            use_onnxruntime(max(found, key=len))
+            return
+
+
+_use_installed_onnxruntime()

@@ -64,6 +64,7 @@ __all__ = [
     "check_drift_segments",
     "inspect_source",
     "validate_profile",
+    "use_onnxruntime",
 ]
 
 __version__: str
@@ -1441,3 +1442,12 @@ class StorageError(HarperEdgeError):
 
 class InternalError(HarperEdgeError):
     """A bug in harper-edge (a panic caught at the boundary); please report it."""
+
+def use_onnxruntime(path: str | os.PathLike[str]) -> bool:
+    """Uses the ONNX Runtime library at ``path`` for models on the ort backend
+    (``metadata={"backend": "ort"}``), before the first one loads.
+
+    Returns False when a library was already chosen. ``harper_edge`` calls it at import
+    with this interpreter's ``onnxruntime`` package, when one is installed and
+    ``ORT_DYLIB_PATH`` is not set.
+    """
