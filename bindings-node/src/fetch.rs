@@ -329,9 +329,7 @@ pub fn validate_profile(profile: Unknown<'_>) -> Result<Value> {
     sync(|| {
         let source = profile_source(&profile)?;
         let (value, base) = source.json()?;
-        let problems = Profile::problems(&value);
-        let parsed =
-            if problems.is_empty() { Profile::parse(&value.to_string(), base).ok() } else { None };
+        let (parsed, problems) = Profile::check(&value, base);
         let name = value.get("name").cloned().unwrap_or(Value::Null);
         let models = match &parsed {
             Some(p) => record(&p.models)?,

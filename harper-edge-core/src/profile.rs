@@ -170,7 +170,17 @@ impl Profile {
 
     /// Every problem in profile JSON (empty when it is valid).
     pub fn problems(value: &Value) -> Vec<ProfileProblem> {
-        Self::read(value, PathBuf::from(".")).1
+        Self::check(value, ".").1
+    }
+
+    /// Reads profile JSON once: the profile when it has no problem, and every problem
+    /// (relative paths are read from `base_dir`).
+    pub fn check(
+        value: &Value,
+        base_dir: impl Into<PathBuf>,
+    ) -> (Option<Self>, Vec<ProfileProblem>) {
+        let (profile, problems) = Self::read(value, base_dir.into());
+        (profile.filter(|_| problems.is_empty()), problems)
     }
 
     fn read(value: &Value, base_dir: PathBuf) -> (Option<Self>, Vec<ProfileProblem>) {
