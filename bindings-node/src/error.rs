@@ -19,20 +19,20 @@ pub type CoreResult<T> = harper_edge_core::Result<T>;
 
 /// A core error as a napi error whose status (the JS `code`) is the error kind's code.
 pub fn to_napi(e: &CoreError) -> napi::Error<&'static str> {
-    napi::Error::new(e.kind().code(), e.to_string())
+    napi::Error::new(e.kind().code(), e.full_message())
 }
 
 /// The JS error a Promise is rejected with: `message` and `code` from the core error.
 pub fn rejection(env: &Env, e: &CoreError) -> napi::Error {
-    let built = env.create_error(napi::Error::new(Status::GenericFailure, e.to_string())).and_then(
-        |mut object| {
+    let built = env
+        .create_error(napi::Error::new(Status::GenericFailure, e.full_message()))
+        .and_then(|mut object| {
             object.set_named_property("code", e.kind().code())?;
             Ok(napi::Error::from(object.to_unknown()))
-        },
-    );
+        });
     // Creating an error object fails only while the environment shuts down; the fallback still
     // carries the message.
-    built.unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, e.to_string()))
+    built.unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, e.full_message()))
 }
 
 /// Runs `f`, turning a panic into `HARPER_EDGE_INTERNAL` so that no panic unwinds into Node.

@@ -170,7 +170,7 @@ struct Failure {
 
 impl Failure {
     fn of(e: &CoreError) -> Self {
-        Failure { code: e.kind().code(), message: e.to_string() }
+        Failure { code: e.kind().code(), message: e.full_message() }
     }
 
     fn reject(&self, env: &Env) -> napi::Error {

@@ -112,25 +112,11 @@ pub(crate) fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyTyp
 /// the chain of source errors the message does not already include), and `.code`.
 pub(crate) fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
     let kind = err.kind();
-    let py_err = PyErr::from_type(exception_type(py, kind), message(err));
+    let py_err = PyErr::from_type(exception_type(py, kind), err.full_message());
     if let Err(e) = py_err.value(py).setattr(pyo3::intern!(py, "code"), kind.code()) {
         return e;
     }
     py_err
-}
-
-fn message(err: &Error) -> String {
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 /// Runs core calls with the GIL released and maps their errors; every call that may block

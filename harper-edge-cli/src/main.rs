@@ -502,7 +502,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e} [{}]", e.kind().code());
+            eprintln!("error: {} [{}]", e.full_message(), e.kind().code());
             ExitCode::FAILURE
         }
     }

@@ -164,11 +164,12 @@ fn serve(mut stream: TcpStream, body: &[u8], hang: bool) {
 fn a_killed_fetch_is_finished_by_the_next_process() {
     let home = tempfile::tempdir().unwrap();
     let (url, connections) = half_then_whole(std::fs::read(model_path()).unwrap());
+    let child_stderr = home.path().join("first-process.stderr");
     let mut child = Command::new(env!("CARGO_BIN_EXE_harper-edge"))
         .env("HARPER_EDGE_HOME", home.path())
         .args(["model", "fetch", "crash", "1", &url])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&child_stderr).unwrap())
         .spawn()
         .unwrap();
     // Wait until the first process is downloading and the server has sent half the file.
@@ -178,7 +179,11 @@ fn a_killed_fetch_is_finished_by_the_next_process() {
         if out.status.success() && json_lines(&out)[0]["state"] == "downloading" {
             break;
         }
-        assert!(Instant::now() < deadline, "the fetch never started");
+        assert!(
+            Instant::now() < deadline,
+            "the fetch never started; its stderr: {}",
+            std::fs::read_to_string(&child_stderr).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));

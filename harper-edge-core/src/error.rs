@@ -331,6 +331,31 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
+    /// The message followed by each underlying cause not already in it, joined by `": "`:
+    /// what the CLI prints and what the Python and Node errors carry, so that
+    /// `storage error: sqlite` also says *what* SQLite reported.
+    ///
+    /// ```
+    /// use harper_edge_core::Error;
+    /// let io = std::io::Error::new(std::io::ErrorKind::Other, "disk full");
+    /// let err = Error::storage("sqlite", io);
+    /// assert_eq!(err.to_string(), "storage error: sqlite");
+    /// assert_eq!(err.full_message(), "storage error: sqlite: disk full");
+    /// ```
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        message
+    }
+
     /// Shorthand for [`Error::Storage`] with a source error.
     pub fn storage(
         message: impl Into<String>,

@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::de::DeserializeOwned;
@@ -163,8 +164,8 @@ impl SqliteStore {
         let path = dir.join(DATABASE_FILE);
         let mut conn = Connection::open(&path)
             .map_err(|e| Error::storage(format!("cannot open '{}'", path.display()), e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        use_wal(&conn, BUSY_TIMEOUT)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrate(&mut conn)?;
         Ok(SqliteStore { conn: Mutex::new(conn), dir, files, outbox: options.outbox })
@@ -204,24 +205,87 @@ impl SqliteStore {
     }
 }
 
+/// How long a connection waits for another one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Switches the database to WAL mode (a no-op once it is).
+///
+/// The switch needs an exclusive lock and SQLite does not run the busy handler for it, so two
+/// processes opening a new data directory at once would see `SQLITE_BUSY`: retry until
+/// `timeout`.
+fn use_wal(conn: &Connection, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(Error::Storage {
+                    message: format!("the database stayed in journal mode '{mode}', not WAL"),
+                    source: None,
+                });
+            }
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(Error::storage("switching the database to WAL mode", e)),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Starts a transaction that holds the write lock from its first statement.
+///
+/// Every store transaction reads and then writes. A deferred one would take a read snapshot
+/// first, and in WAL mode a snapshot that another connection has written past cannot be
+/// upgraded: SQLite answers `SQLITE_BUSY` at once, without waiting the busy timeout. An
+/// immediate transaction waits its turn for the lock instead.
+fn write_transaction(conn: &mut Connection) -> Result<Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let schema_version = |conn: &Connection| -> Result<usize> {
+        Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    };
+    let newer = |version: usize| Error::Storage {
+        message: format!(
+            "database schema version {version} is newer than this build supports ({}): \
+             upgrade harper-edge",
+            MIGRATIONS.len()
+        ),
+        source: None,
+    };
+    let version = schema_version(conn)?;
     if version > MIGRATIONS.len() {
-        return Err(Error::Storage {
-            message: format!(
-                "database schema version {version} is newer than this build supports ({}): \
-                 upgrade harper-edge",
-                MIGRATIONS.len()
-            ),
-            source: None,
-        });
+        return Err(newer(version));
+    }
+    if version == MIGRATIONS.len() {
+        return Ok(());
+    }
+    // Several processes may open a new data directory at once (a CLI run beside a
+    // HarperDB worker): take the write lock first, then read the version again, so each
+    // migration runs exactly once and a second opener waits and finds it done.
+    let tx = write_transaction(conn)?;
+    let version = schema_version(&tx)?;
+    if version > MIGRATIONS.len() {
+        return Err(newer(version));
     }
     for (ix, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql).map_err(|e| Error::storage(format!("migration {}", ix + 1), e))?;
-        tx.pragma_update(None, "user_version", ix + 1)?;
-        tx.commit()?;
     }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -308,7 +372,7 @@ impl Store for SqliteStore {
         }
         let record = serde_json::to_string(model)?;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         let inserted = tx.execute(
             "INSERT INTO model (id, model_name, model_version, uploaded_at, record) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![model.id, model.model_name, model.model_version, model.uploaded_at.as_millis(), record],
@@ -354,7 +418,7 @@ impl Store for SqliteStore {
     fn delete_model(&self, name: &str, version: &str, at: Timestamp) -> Result<Option<Model>> {
         let (model, remaining) = {
             let mut conn = self.lock();
-            let tx = conn.transaction()?;
+            let tx = write_transaction(&mut conn)?;
             let record: Option<String> = tx
                 .query_row(
                     "SELECT record FROM model WHERE model_name = ?1 AND model_version = ?2",
@@ -386,7 +450,7 @@ impl Store for SqliteStore {
     fn insert_event(&self, event: &InferenceEvent) -> Result<()> {
         let record = serde_json::to_string(event)?;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         let inserted = tx.execute(
             "INSERT INTO inference_event (id, model_name, model_version, timestamp, record) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![event.id, event.model_name, event.model_version, event.timestamp.as_millis(), record],
@@ -408,7 +472,7 @@ impl Store for SqliteStore {
         let records =
             events.iter().map(serde_json::to_string).collect::<serde_json::Result<Vec<_>>>()?;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         let mut inserted = 0;
         {
             let mut insert = tx.prepare_cached(
@@ -483,7 +547,7 @@ impl Store for SqliteStore {
     fn update_event(&self, event: &InferenceEvent) -> Result<()> {
         let record = serde_json::to_string(event)?;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         let n = tx.execute(
             "UPDATE inference_event SET record = ?2 WHERE id = ?1",
             params![event.id, record],
@@ -508,7 +572,7 @@ impl Store for SqliteStore {
     fn upsert_metrics(&self, row: &ModelMetrics) -> Result<()> {
         let record = serde_json::to_string(row)?;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         tx.execute(
             "INSERT INTO model_metrics (id, model_name, model_version, granularity, period_start, record)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -579,7 +643,7 @@ impl Store for SqliteStore {
     fn put_baseline(&self, baseline: &ModelBaseline) -> Result<()> {
         let record = serde_json::to_string(baseline)?;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         tx.execute(
             "INSERT INTO drift_baseline (id, model_name, model_version, created_at, record)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -624,7 +688,7 @@ impl Store for SqliteStore {
         quality: Option<&DataQualityMetrics>,
     ) -> Result<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         for row in rows {
             let record = serde_json::to_string(row)?;
             tx.execute(
@@ -708,7 +772,7 @@ impl Store for SqliteStore {
             .map(|r| serde_json::to_string(&r.record))
             .collect::<serde_json::Result<Vec<_>>>()?;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         for e in expect {
             let found: Option<Option<String>> = tx
                 .query_row(
@@ -782,7 +846,7 @@ impl Store for SqliteStore {
 
     fn delete_record(&self, table: Table, id: &str, at: Timestamp) -> Result<bool> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_transaction(&mut conn)?;
         let n = tx.execute(
             "DELETE FROM monitor_record WHERE table_name = ?1 AND id = ?2",
             params![table.as_str(), id],
@@ -866,6 +930,33 @@ mod tests {
         let mode: String =
             store.lock().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn openers_racing_on_a_new_directory_all_succeed() {
+        // A CLI process and a HarperDB worker opening a fresh data directory at the same
+        // moment used to both apply migration 1, and the loser failed ("migration 2").
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let barrier = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let openers: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            SqliteStore::open(dir.path()).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for opener in openers {
+                    opener.join().unwrap().unwrap();
+                }
+            });
+            let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+            let version: usize =
+                conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+            assert_eq!(version, MIGRATIONS.len());
+        }
     }
 
     #[test]
