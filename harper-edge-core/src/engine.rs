@@ -71,6 +71,8 @@ struct Loaded {
     model: Model,
     session: Box<dyn Session>,
     series: Arc<Series>,
+    /// The tokenizer and pooling of a token-level text encoder.
+    encoder: text::TextEncoder,
 }
 
 /// How often the background ticker flushes telemetry by default.
@@ -392,9 +394,9 @@ impl Engine {
     /// [`Error::Conflict`] when `name:version` exists with a different file.
     pub fn register_model(&self, registration: ModelRegistration) -> Result<Model> {
         let (model, session) = models::register(&self.store, &self.clock, &registration)?;
-        if let Some(session) = session {
+        if let Some((session, encoder)) = session {
             let series = self.recorder.series(&model.model_name, &model.model_version)?;
-            self.loaded.insert(Arc::new(Loaded { model: model.clone(), session, series }));
+            self.loaded.insert(Arc::new(Loaded { model: model.clone(), session, series, encoder }));
             self.newest
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -1166,14 +1168,15 @@ impl Engine {
                 ),
             });
         }
+        let held = models::companion_files(self.store.as_ref(), &model.files, &model.sha256)?;
+        let companions = models::companions(&held);
+        let spec = ModelSpec::new(&model.id, model.framework, ModelSource::Bytes(&bytes))
+            .with_companions(&companions);
         let backend = backend::for_model(model.framework, &model.metadata)?;
-        let session = backend.load(&ModelSpec::new(
-            &model.id,
-            model.framework,
-            ModelSource::Bytes(&bytes),
-        ))?;
+        let session = backend.load(&spec)?;
+        let encoder = text::TextEncoder::for_model(&spec, session.as_ref(), &model.metadata);
         let series = self.recorder.series(&model.model_name, &model.model_version)?;
-        let loaded = Arc::new(Loaded { model, session, series });
+        let loaded = Arc::new(Loaded { model, session, series, encoder });
         Ok(self.loaded.insert(loaded))
     }
 }

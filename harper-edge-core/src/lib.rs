@@ -25,6 +25,7 @@ pub mod backend;
 mod background;
 pub mod clock;
 pub mod drift;
+pub mod embedding;
 pub mod engine;
 pub mod error;
 pub mod fetch;

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::tensor::{Outputs, Tensor, TensorInfo};
 
+#[cfg(feature = "candle")]
+pub mod candle;
 #[cfg(feature = "ollama")]
 pub mod ollama;
 #[cfg(feature = "ort")]
@@ -94,6 +96,32 @@ pub enum ModelSource<'a> {
     Path(&'a Path),
 }
 
+impl ModelSource<'_> {
+    /// The bytes (read from disk for [`ModelSource::Path`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read.
+    pub fn read(&self) -> Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            ModelSource::Bytes(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            ModelSource::Path(p) => {
+                std::fs::read(p).map(std::borrow::Cow::Owned).map_err(|e| Error::io(*p, e))
+            }
+        }
+    }
+}
+
+/// A file that comes with a model (`config.json`, `tokenizer.json`, …), by its name in
+/// what was fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct Companion<'a> {
+    /// Its path relative to what was fetched (`tokenizer.json`, `1_Pooling/config.json`).
+    pub name: &'a str,
+    /// Where to read it.
+    pub source: ModelSource<'a>,
+}
+
 /// What a backend needs to load one model.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -104,12 +132,33 @@ pub struct ModelSpec<'a> {
     pub framework: Framework,
     /// The model file.
     pub source: ModelSource<'a>,
+    /// The files that came with it (empty for a model registered from one file).
+    pub companions: &'a [Companion<'a>],
 }
 
 impl<'a> ModelSpec<'a> {
     /// A spec for the model `id` of `framework` read from `source`.
     pub fn new(id: &'a str, framework: Framework, source: ModelSource<'a>) -> Self {
-        ModelSpec { id, framework, source }
+        ModelSpec { id, framework, source, companions: &[] }
+    }
+
+    /// The same spec with the files that came with the model.
+    #[must_use]
+    pub fn with_companions(mut self, companions: &'a [Companion<'a>]) -> Self {
+        self.companions = companions;
+        self
+    }
+
+    /// The companion file called `name`: the one with exactly that path, else the one with
+    /// the shortest path ending in `/name` (`onnx/tokenizer.json` when only that exists).
+    pub fn companion(&self, name: &str) -> Option<&Companion<'a>> {
+        let suffix = format!("/{name}");
+        self.companions.iter().find(|c| c.name == name).or_else(|| {
+            self.companions
+                .iter()
+                .filter(|c| c.name.ends_with(&suffix))
+                .min_by_key(|c| c.name.len())
+        })
     }
 }
 
@@ -233,6 +282,7 @@ pub const BACKENDS: [&str; 4] = ["tract", "ort", "candle", "ollama"];
 /// use harper_edge_core::{backend, ErrorKind};
 ///
 /// assert_eq!(backend::backend("tract")?.name(), "tract");
+/// # #[cfg(not(feature = "candle"))]
 /// assert_eq!(backend::backend("candle").unwrap_err().kind(), ErrorKind::BackendNotCompiled);
 /// # Ok::<(), harper_edge_core::Error>(())
 /// ```
@@ -256,6 +306,9 @@ pub fn backend(name: &str) -> Result<Arc<dyn Backend>> {
         "ort" => {
             Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
         }
+        #[cfg(feature = "candle")]
+        "candle" => Ok(Arc::new(candle::CandleBackend::new())),
+        #[cfg(not(feature = "candle"))]
         "candle" => {
             Err(Error::BackendNotCompiled { backend: name.to_string(), feature: name.to_string() })
         }
@@ -338,7 +391,7 @@ mod tests {
         let built = [
             ("tract", cfg!(feature = "tract")),
             ("ort", cfg!(feature = "ort")),
-            ("candle", false),
+            ("candle", cfg!(feature = "candle")),
             ("ollama", cfg!(feature = "ollama")),
         ];
         for (name, compiled) in built {

@@ -3,15 +3,16 @@
 
 use std::sync::{Arc, PoisonError};
 
-use crate::backend::{self, ModelSource, ModelSpec, Session};
+use crate::backend::{self, Companion, ModelSource, ModelSpec, Session};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::fetch::jobs::{FetchJob, FetchQueue, FetchRequest, Finisher, JobResult};
 use crate::fetch::{ContentStore, Fetcher, FileRecord, framework_of};
-use crate::registry::{Model, ModelFilter, ModelRef, ModelRegistration, sha256_hex};
+use crate::registry::{Model, ModelFile, ModelFilter, ModelRef, ModelRegistration, sha256_hex};
 use crate::store::{Store, Table};
 
 use super::Engine;
+use super::text::TextEncoder;
 
 /// Registers `registration` in `store`: returns the existing record when `name:version` is
 /// registered with the same file, else loads the model (so a corrupt one is refused), stores
@@ -20,7 +21,7 @@ pub(super) fn register(
     store: &Arc<dyn Store>,
     clock: &Arc<dyn Clock>,
     registration: &ModelRegistration,
-) -> Result<(Model, Option<Box<dyn Session>>)> {
+) -> Result<(Model, Option<(Box<dyn Session>, TextEncoder)>)> {
     let bytes = registration.validate_and_read()?;
     let id = format!("{}:{}", registration.name(), registration.version());
     let sha256 = sha256_hex(&bytes);
@@ -33,9 +34,13 @@ pub(super) fn register(
             })
         };
     }
+    let held = companion_files(store.as_ref(), registration.files_value(), &sha256)?;
+    let companions = companions(&held);
+    let spec = ModelSpec::new(&id, registration.framework(), ModelSource::Bytes(&bytes))
+        .with_companions(&companions);
     let backend = backend::for_model(registration.framework(), registration.metadata_value())?;
-    let session =
-        backend.load(&ModelSpec::new(&id, registration.framework(), ModelSource::Bytes(&bytes)))?;
+    let session = backend.load(&spec)?;
+    let encoder = TextEncoder::for_model(&spec, session.as_ref(), registration.metadata_value());
     let model = Model {
         id: id.clone(),
         model_name: registration.name().to_string(),
@@ -52,7 +57,7 @@ pub(super) fn register(
         files: registration.files_value().to_vec(),
     };
     match store.insert_model(&model, &bytes) {
-        Ok(()) => Ok((model, Some(session))),
+        Ok(()) => Ok((model, Some((session, encoder)))),
         // Registered by another thread or process meanwhile: the same answer as above.
         Err(Error::Conflict { .. }) => {
             match store.model(&model.model_name, &model.model_version)? {
@@ -64,6 +69,36 @@ pub(super) fn register(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The files of `files` other than the main one (`main_sha256`), as the store keeps them.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] when the store lacks one; [`Error::Storage`] when it fails.
+pub(super) fn companion_files(
+    store: &dyn Store,
+    files: &[FileRecord],
+    main_sha256: &str,
+) -> Result<Vec<(String, ModelFile)>> {
+    files
+        .iter()
+        .filter(|f| f.sha256 != main_sha256)
+        .map(|f| Ok((f.name.clone(), store.model_file(&f.sha256)?)))
+        .collect()
+}
+
+/// [`companion_files`] as a backend reads them.
+pub(super) fn companions(held: &[(String, ModelFile)]) -> Vec<Companion<'_>> {
+    held.iter()
+        .map(|(name, file)| Companion {
+            name,
+            source: match file {
+                ModelFile::Bytes(b) => ModelSource::Bytes(b),
+                ModelFile::Path(p) => ModelSource::Path(p),
+            },
+        })
+        .collect()
 }
 
 /// The file a fetched model loads: the one named, else the only model file, else

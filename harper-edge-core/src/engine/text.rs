@@ -4,13 +4,13 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::backend::{Generation, Prompt};
+use crate::backend::{Generation, ModelSpec, Prompt, Session};
 use crate::error::{Error, Result};
 use crate::registry::ModelRef;
 use crate::telemetry::{InferContext, InferenceCall};
 use crate::tensor::{DType, Inputs, Tensor, TensorData};
 
-use super::Engine;
+use super::{Engine, Loaded};
 
 /// The answer of [`Engine::generate`] (serde camelCase).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,16 +100,92 @@ impl Embeddings {
     }
 }
 
+/// The sentence encoder of a loaded model that takes token ids: its tokenizer and pooling, or
+/// why they could not be read (reported by [`Engine::embed`], not at load: the model still
+/// runs on raw tensors).
+#[derive(Debug, Default)]
+pub(super) struct TextEncoder {
+    #[cfg(feature = "tokenizers")]
+    encoder: Option<std::result::Result<crate::embedding::SentenceEncoder, String>>,
+}
+
+impl TextEncoder {
+    /// The encoder of the model `spec` loaded as `session`: none unless the session takes
+    /// `input_ids`.
+    #[cfg_attr(not(feature = "tokenizers"), allow(unused_variables))]
+    pub(super) fn for_model(
+        spec: &ModelSpec<'_>,
+        session: &dyn Session,
+        metadata: &Value,
+    ) -> TextEncoder {
+        #[cfg(feature = "tokenizers")]
+        {
+            use crate::embedding::SentenceEncoder;
+            if !SentenceEncoder::fits(session) {
+                return TextEncoder::default();
+            }
+            let built = SentenceEncoder::from_spec(spec, metadata).map_err(|e| match e {
+                Error::ModelLoad { message, .. } => message,
+                other => other.full_message(),
+            });
+            TextEncoder { encoder: Some(built) }
+        }
+        #[cfg(not(feature = "tokenizers"))]
+        TextEncoder::default()
+    }
+
+    /// Embeds `texts` with a token-level encoder session.
+    #[cfg_attr(not(feature = "tokenizers"), allow(unused_variables))]
+    fn embed(&self, loaded: &Loaded, texts: &[&str]) -> Result<(usize, Vec<f32>)> {
+        let inputs = || {
+            loaded.session.inputs().iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        #[cfg(feature = "tokenizers")]
+        match &self.encoder {
+            Some(Ok(encoder)) => {
+                return encoder.embed(&loaded.model.id, loaded.session.as_ref(), texts);
+            }
+            Some(Err(why)) => {
+                return Err(Error::ModelLoad {
+                    model: loaded.model.id.clone(),
+                    message: why.clone(),
+                    source: None,
+                });
+            }
+            None => {}
+        }
+        #[cfg(not(feature = "tokenizers"))]
+        if loaded.session.inputs().iter().any(|i| i.name == "input_ids") {
+            return Err(Error::BackendNotCompiled {
+                backend: "tokenizers (sentence embeddings of token-id models)".into(),
+                feature: "tokenizers".into(),
+            });
+        }
+        Err(Error::invalid_input(format!(
+            "model '{}' is not a text model: it takes neither text nor token ids (its inputs: \
+             {})",
+            loaded.model.id,
+            inputs()
+        )))
+    }
+}
+
 impl Engine {
     /// Embeds `texts` with the model `reference` names, all in one call of the model (a
     /// batch), and records the call (`featuresIn: {texts}`, `prediction: {count, dim}`).
     ///
-    /// Models that take text (Ollama embedding models) get the texts as they are.
+    /// - Models that take text (Ollama embedding models) get the texts as they are.
+    /// - Models that take token ids (`input_ids`, `attention_mask`, `token_type_ids`: BERT-family
+    ///   sentence encoders on tract, ONNX Runtime or candle) get them from the model's
+    ///   `tokenizer.json`, padded to the longest text; their token vectors are pooled under
+    ///   the attention mask and L2-normalised as the model's sentence-transformers files say
+    ///   ([`crate::embedding`]).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] for no texts, or a model that does not take text or give one
-    /// `[n, dim]` float output per text; the backend's errors.
+    /// [`Error::InvalidInput`] for no texts, or a model that is not a text model;
+    /// [`Error::ModelLoad`] for a token-id model without a readable `tokenizer.json`; the
+    /// backend's errors.
     pub fn embed(
         &self,
         reference: &ModelRef,
@@ -121,43 +197,12 @@ impl Engine {
         }
         let loaded = self.load(reference)?;
         let takes_text = matches!(loaded.session.inputs(), [only] if only.dtype == DType::String);
-        if !takes_text {
-            return Err(Error::invalid_input(format!(
-                "model '{}' does not take text (its inputs: {}); models that take token ids \
-                 need a tokenizer, which this build does not provide",
-                loaded.model.id,
-                loaded
-                    .session
-                    .inputs()
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let owned: Vec<String> = texts.iter().map(|t| (*t).to_string()).collect();
-        let tensor = Tensor::new(vec![texts.len()], TensorData::String(owned.into()))?;
         let start = std::time::Instant::now();
-        let result = super::run(&loaded, &Inputs::single(tensor)).and_then(|outputs| {
-            let (_, t) = outputs
-                .iter()
-                .find(|(_, t)| t.as_f32().is_some() && t.shape().len() == 2)
-                .ok_or_else(|| {
-                    Error::invalid_input(format!(
-                        "model '{}' gave no [n, dim] float output",
-                        loaded.model.id
-                    ))
-                })?;
-            let (n, dim) = (t.shape()[0], t.shape()[1]);
-            if n != texts.len() {
-                return Err(Error::Backend {
-                    backend: loaded.model.framework.default_backend().into(),
-                    message: format!("{n} vectors for {} texts", texts.len()),
-                    source: None,
-                });
-            }
-            Ok((dim, t.as_f32().unwrap_or_default().to_vec()))
-        });
+        let result = if takes_text {
+            embed_text(&loaded, texts)
+        } else {
+            loaded.encoder.embed(&loaded, texts)
+        };
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
         let outcome = match &result {
             Ok((dim, _)) => Ok((json!({"count": texts.len(), "dim": dim}), None)),
@@ -184,4 +229,29 @@ impl Engine {
             latency_ms,
         })
     }
+}
+
+/// Embeds with a model that takes the texts themselves (one string input).
+fn embed_text(loaded: &Loaded, texts: &[&str]) -> Result<(usize, Vec<f32>)> {
+    let owned: Vec<String> = texts.iter().map(|t| (*t).to_string()).collect();
+    let tensor = Tensor::new(vec![texts.len()], TensorData::String(owned.into()))?;
+    let outputs = super::run(loaded, &Inputs::single(tensor))?;
+    let (_, t) = outputs
+        .iter()
+        .find(|(_, t)| t.as_f32().is_some() && t.shape().len() == 2)
+        .ok_or_else(|| {
+            Error::invalid_input(format!(
+                "model '{}' gave no [n, dim] float output",
+                loaded.model.id
+            ))
+        })?;
+    let (n, dim) = (t.shape()[0], t.shape()[1]);
+    if n != texts.len() {
+        return Err(Error::Backend {
+            backend: loaded.model.framework.default_backend().into(),
+            message: format!("{n} vectors for {} texts", texts.len()),
+            source: None,
+        });
+    }
+    Ok((dim, t.as_f32().unwrap_or_default().to_vec()))
 }
