@@ -177,6 +177,7 @@ impl Session for CandleSession {
     }
 
     fn run(&self, inputs: &[&Tensor<'_>]) -> Result<Outputs> {
+        super::check_inputs(&self.id, &self.inputs, inputs)?;
         let [ids, mask, types] = inputs else {
             return Err(Error::invalid_input(format!(
                 "model '{}' takes 3 inputs (input_ids, attention_mask, token_type_ids), got {}",

@@ -219,6 +219,28 @@ pub trait Session: Send + Sync + fmt::Debug {
     }
 }
 
+/// Checks `inputs` against a session's declared inputs — their number, then each one's dtype
+/// and shape — so that a session called directly refuses what the engine would refuse
+/// instead of converting or misreading it. Backends call it first thing in
+/// [`Session::run`].
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] for the wrong number of inputs; [`Error::Shape`] for a dtype or
+/// shape that does not fit.
+pub fn check_inputs(model: &str, declared: &[TensorInfo], inputs: &[&Tensor<'_>]) -> Result<()> {
+    if declared.len() != inputs.len() {
+        let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
+        return Err(Error::invalid_input(format!(
+            "model '{model}' takes {} inputs ({}), got {}",
+            declared.len(),
+            names.join(", "),
+            inputs.len()
+        )));
+    }
+    declared.iter().zip(inputs).try_for_each(|(info, t)| info.check(model, t))
+}
+
 /// What a text-generating model is asked: a prompt, or a conversation.
 #[derive(Debug, Clone, Copy)]
 pub enum Prompt<'a> {

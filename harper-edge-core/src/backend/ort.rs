@@ -366,6 +366,7 @@ impl Session for OrtModel {
     }
 
     fn run(&self, inputs: &[&Tensor<'_>]) -> Result<Outputs> {
+        super::check_inputs(&self.model, &self.inputs, inputs)?;
         let values: Vec<(String, DynValue)> = self
             .inputs
             .iter()

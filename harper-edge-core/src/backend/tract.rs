@@ -207,6 +207,7 @@ impl Session for TractSession {
     }
 
     fn run(&self, inputs: &[&Tensor<'_>]) -> Result<Outputs> {
+        super::check_inputs(&self.id, &self.inputs, inputs)?;
         let model = self.plan.model();
         let mut values = tp::TVec::with_capacity(inputs.len());
         for (ix, tensor) in inputs.iter().enumerate() {
