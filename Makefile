@@ -63,7 +63,7 @@ $(VENV)/.ready: bindings-python/requirements-test.txt
 python-setup: $(VENV)/.ready
 	$(VENV)/bin/pip install -q --no-build-isolation --force-reinstall --no-deps ./bindings-python
 
-python-test: python-setup
+python-test: python-setup models-setup
 	cd bindings-python && $(PY) -m pytest -q tests
 	cd bindings-python && $(PY) -m mypy.stubtest harper_edge --allowlist stubtest-allowlist.txt
 	$(PY) examples/python/quickstart.py
@@ -76,7 +76,7 @@ python-test: python-setup
 node-setup:
 	cd bindings-node && npm install --no-audit --no-fund
 
-node-test: node-setup
+node-test: node-setup models-setup
 	cd bindings-node && node --test test/
 	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs && node drift_check.mjs && node monitor.mjs
 

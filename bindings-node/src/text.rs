@@ -215,10 +215,15 @@ type Wake = ThreadsafeFunction<(), (), (), napi::Status, false, false>;
 
 #[napi]
 impl Engine {
-    /// Embeds `texts` with an embeddings model (an Ollama model registered with
-    /// `mode: 'embeddings'`), all in one call of the model (one `/api/embed` request), on the
-    /// libuv pool. Resolves with the vectors as one `Float32Array` (row-major, `count × dim`,
-    /// the core's buffer without a copy). The call is recorded.
+    /// Embeds `texts` with an embeddings model, all in one call of the model, on the libuv
+    /// pool: an Ollama model registered with `mode: 'embeddings'` (one `/api/embed` request),
+    /// or a token-id text encoder (BERT family, e.g. a sentence-transformers MiniLM ONNX)
+    /// registered with the `tokenizer.json` of its directory, as `fetchModel` of that
+    /// directory registers it (tract backend; the texts are tokenized and padded to the
+    /// longest one, run as one batch, mean-pooled and L2-normalised). Resolves with the
+    /// vectors as one `Float32Array` (row-major, `count × dim`, the core's buffer without a
+    /// copy). The call is recorded. An empty array is `HARPER_EDGE_INVALID_INPUT`; an encoder
+    /// without its `tokenizer.json` is `HARPER_EDGE_MODEL_LOAD`.
     #[napi(ts_args_type = "model: string, texts: string[]", ts_return_type = "Promise<Embeddings>")]
     pub fn embed(&self, model: Unknown<'_>, texts: Unknown<'_>) -> AsyncTask<Job<Embeddings>> {
         let engine = Arc::clone(&self.engine);

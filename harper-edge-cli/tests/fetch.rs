@@ -212,3 +212,50 @@ fn a_killed_fetch_is_finished_by_the_next_process() {
         .collect();
     assert!(leftovers.len() <= 1, "{leftovers:?}");
 }
+
+/// The MiniLM folder `scripts/setup_models.sh` makes (`make rust-test` runs it).
+fn minilm_dir() -> PathBuf {
+    let dir = std::env::var_os("HARPER_EDGE_MINILM_DIR").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/harper-edge/models/minilm-l6")
+        },
+        PathBuf::from,
+    );
+    assert!(dir.join("tokenizer.json").is_file(), "run scripts/setup_models.sh");
+    dir
+}
+
+#[test]
+fn embed_a_fetched_sentence_encoder_and_match_python() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = minilm_dir().display().to_string();
+    let meta = r#"{"taskType": "embedding"}"#;
+    let job = ok(&cli(
+        home.path(),
+        &["model", "fetch", "minilm", "1", &dir, "--main-file", "model.onnx", "--metadata", meta],
+    ));
+    assert_eq!(job.last().unwrap()["state"], "completed");
+
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/data/minilm_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let sentences: Vec<&str> =
+        reference["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let mut args = vec!["embed", "minilm:1"];
+    args.extend(&sentences);
+    let out = ok(&cli(home.path(), &args)).pop().unwrap();
+    assert_eq!((out["count"].as_u64(), out["dim"].as_u64()), (Some(8), Some(384)));
+    for (i, got) in out["vectors"].as_array().unwrap().iter().enumerate() {
+        let want = reference["fp32"][i].as_array().unwrap();
+        let dot: f64 = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(want)
+            .map(|(a, b)| a.as_f64().unwrap() * b.as_f64().unwrap())
+            .sum();
+        assert!(dot > 0.9999, "sentence {i}: cosine of unit vectors {dot}");
+    }
+}

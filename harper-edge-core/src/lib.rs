@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Modules, lower never importing higher: [`error`] and [`clock`]; [`tensor`]; [`backend`];
-//! [`registry`], [`task`] and [`fetch`]; [`telemetry`] and [`drift`]; [`store`]; [`monitor`]
+//! [`registry`], [`task`], [`embedding`] and [`fetch`]; [`telemetry`] and [`drift`]; [`store`]; [`monitor`]
 //! and [`fetch::jobs`] (the one part of `fetch` above the store); [`engine`]; [`report`].
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

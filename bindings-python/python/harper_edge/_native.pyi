@@ -331,17 +331,25 @@ class Engine:
 
     def embed(self, model: str, texts: list[str]) -> npt.NDArray[np.float32]:
         """Embeds ``texts`` with the embeddings model ``model`` (``"name"`` or
-        ``"name:version"``, e.g. one ``register_ollama(..., mode="embeddings")``
-        registered), all texts in one call of the model (one ``/api/embed`` request for
-        Ollama). Returns a float32 array of shape ``(len(texts), dim)``, row ``i`` the
-        vector of ``texts[i]``, holding the core's buffer without a copy. The call is
-        recorded (``features_in`` ``{"texts": [...]}``, ``prediction``
-        ``{"count", "dim"}``); the GIL is released meanwhile.
+        ``"name:version"``), all texts in one call of the model. The model is an Ollama
+        model registered with ``register_ollama(..., mode="embeddings")`` (one
+        ``/api/embed`` request), or a token-id text encoder (BERT family, e.g. a
+        sentence-transformers MiniLM) registered with the ``tokenizer.json`` of its
+        directory, as ``fetch_model`` of that directory registers it, on the tract or
+        ort backend (an ONNX file) or candle (``model.safetensors`` with its
+        ``config.json``), chosen by ``metadata={"backend": ...}``: the texts are
+        tokenized and padded to the longest one, run as one batch, mean-pooled over
+        their tokens and L2-normalised. Returns a float32 array of shape
+        ``(len(texts), dim)``, row ``i`` the vector of ``texts[i]``, holding the core's
+        buffer without a copy. The call is recorded (``features_in``
+        ``{"texts": [...]}``, ``prediction`` ``{"count", "dim"}``); the GIL is released
+        meanwhile.
 
         Raises ``TypeError`` unless ``texts`` is a list (or sequence) of ``str``,
         ``InvalidInputError`` for an empty list or a model that does not take text,
-        ``NotFoundError`` for an unknown model (or one the daemon has not pulled),
-        ``NetworkError`` when the daemon cannot be reached.
+        ``ModelLoadError`` for a token-id encoder registered without its
+        ``tokenizer.json``, ``NotFoundError`` for an unknown model (or one the Ollama
+        daemon has not pulled), ``NetworkError`` when the daemon cannot be reached.
         """
 
     def chat(
