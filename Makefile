@@ -91,8 +91,9 @@ browser-setup:
 harper-test: harper-setup browser-setup
 	cd examples/harper-component && node --test test/
 
-bench:
+bench: $(VENV)/.ready models-setup
 	cargo bench -p harper-edge-benches
+	ORT_DYLIB_PATH="$(ORT_DYLIB)" cargo bench -p harper-edge-benches --features ort,candle --bench backends
 
 # The billion-event memory run (docs/benchmarks.md); pass N=... for fewer events.
 bench-soak:
