@@ -144,9 +144,9 @@ fn every_backend_gives_the_reference_vectors_in_one_batch() {
     for (a, key_a, va) in &answers {
         for (b, key_b, vb) in &answers {
             let floor = if key_a == key_b { 0.9999 } else { 0.99 };
-            for i in 0..texts.len() {
+            for (i, text) in texts.iter().enumerate() {
                 let c = cosine(va.vector(i).unwrap(), vb.vector(i).unwrap());
-                assert!(c >= floor, "{a} vs {b} on {:?}: cosine {c}", texts[i]);
+                assert!(c >= floor, "{a} vs {b} on {text:?}: cosine {c}");
             }
         }
     }

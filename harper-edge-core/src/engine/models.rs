@@ -14,6 +14,9 @@ use crate::store::{Store, Table};
 use super::Engine;
 use super::text::TextEncoder;
 
+/// A freshly loaded session with its text encoder, ready for the engine's cache.
+pub(super) type Loadable = (Box<dyn Session>, TextEncoder);
+
 /// Registers `registration` in `store`: returns the existing record when `name:version` is
 /// registered with the same file, else loads the model (so a corrupt one is refused), stores
 /// it and returns it with its session.
@@ -21,7 +24,7 @@ pub(super) fn register(
     store: &Arc<dyn Store>,
     clock: &Arc<dyn Clock>,
     registration: &ModelRegistration,
-) -> Result<(Model, Option<(Box<dyn Session>, TextEncoder)>)> {
+) -> Result<(Model, Option<Loadable>)> {
     let bytes = registration.validate_and_read()?;
     let id = format!("{}:{}", registration.name(), registration.version());
     let sha256 = sha256_hex(&bytes);
