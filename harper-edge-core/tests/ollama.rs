@@ -87,7 +87,8 @@ fn embeddings_are_batched_in_one_request() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/iris_logreg.onnx");
     engine.register_model(ModelRegistration::new("iris", "1", Framework::Onnx).file(path)).unwrap();
     let err = engine.embed(&"iris".parse().unwrap(), &["x"], &InferContext::new()).unwrap_err();
-    assert!(err.to_string().contains("does not take text"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("is not a text model"), "{err}");
 }
 
 #[test]
