@@ -24,7 +24,7 @@ ORT_DYLIB = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/onnxruntim
 
 .PHONY: all test demo lint fmt clippy rust-test docs-check python-setup python-test \
         node-setup node-test harper-setup browser-setup harper-test bench bench-soak bench-peers-python bench-peers-drift \
-        bench-drift-power bench-peers-node clean-home models-setup
+        bench-drift-power bench-peers-node clean-home models-setup bench-peers-inference
 
 all: test
 
@@ -73,8 +73,11 @@ python-test: python-setup models-setup
 	$(PY) examples/python/fetch_models.py
 	$(PY) examples/python/drift_check.py
 
+# onnxruntime-node (a dev dependency: the Node tests of the ort backend load its runtime) would
+# download CUDA libraries from outside the registries in its postinstall; its CPU runtime is in
+# the npm package itself, so that step is skipped.
 node-setup:
-	cd bindings-node && npm install --no-audit --no-fund
+	cd bindings-node && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 
 node-test: node-setup models-setup
 	cd bindings-node && node --test test/
@@ -148,6 +151,26 @@ bench-drift-power: $(DRIFT_POWER_VENV)/.ready
 
 bench-peers-node: node-setup
 	cd benches/peers/telemetry && npm install --no-audit --no-fund && node node_peers.mjs
+
+# Peer benchmark (not a test): MiniLM-L6 sentence vectors on the same model files and sentences
+# by Python onnxruntime + tokenizers, onnxruntime-node, Transformers.js 4.3 and 2.17, beside
+# harper-edge's Python, Node and Rust paths (benches/peers/inference/README.md). The harper-edge
+# Python peers run in the test venv (python-setup), the Node ones on bindings-node (node-setup);
+# ONNXRUNTIME_NODE_INSTALL=skip keeps onnxruntime-node's postinstall from downloading CUDA.
+# Pass INFERENCE_PEERS_ARGS="--rounds 3 --only a,b ..." to change the run.
+INFERENCE_PEERS_VENV := $(CACHE)/inference-peers-venv
+INFERENCE_PEERS_ARGS ?= --json $(CACHE)/inference-peers.json
+$(INFERENCE_PEERS_VENV)/.ready: benches/peers/inference/requirements.txt
+	python3 -m venv $(INFERENCE_PEERS_VENV)
+	$(INFERENCE_PEERS_VENV)/bin/pip install -q --upgrade pip
+	$(INFERENCE_PEERS_VENV)/bin/pip install -q -r benches/peers/inference/requirements.txt
+	touch $@
+
+bench-peers-inference: $(INFERENCE_PEERS_VENV)/.ready python-setup node-setup models-setup
+	cd benches/peers/inference && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
+	cargo build --release -p harper-edge-benches --bin embed_peer --features ort,candle
+	ORT_DYLIB_PATH="$(ORT_DYLIB)" $(INFERENCE_PEERS_VENV)/bin/python benches/peers/inference/run_peers.py \
+		--python-harper $(PY) $(INFERENCE_PEERS_ARGS)
 
 clean-home:
 	rm -rf .harper-edge

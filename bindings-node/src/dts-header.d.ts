@@ -1036,3 +1036,130 @@ export type ChatStreamOptions = Pick<ChatOptions, 'system'>
 
 /** A `ChatStream` is an async iterable of the answer's pieces: `for await (const piece of stream)`. */
 export interface ChatStream extends AsyncIterable<string> {}
+
+/** Options of `Engine.benchmark`; absent keys keep their defaults. */
+export interface BenchmarkOptions {
+  /** Unmeasured calls before each batch size × concurrency (default 5). */
+  warmup?: number
+  /** Measured calls per batch size × concurrency (default 50). */
+  iterations?: number
+  /** Rows or texts per call (default `[1]`). */
+  batchSizes?: number[]
+  /** Threads calling at once (default `[1]`). */
+  concurrency?: number[]
+  /** Texts, or rows of numbers (`number[][]`); default: 64 synthetic texts or standard-normal rows. */
+  inputs?: string[] | number[][] | { texts: string[] } | { rows: number[][] }
+  /** Lowest cosine with the reference for an embedding model to agree (default 0.99). */
+  minCosine?: number
+  /** Largest absolute difference with the reference for a float output (default 1e-3). */
+  maxAbsDiff?: number
+  /** Lowest fraction of rows with the reference's label for a classifier (default 1). */
+  minLabelAgreement?: number
+  /** The reference model (`name:version`); default: metadata `benchmarkReference: true`, else the first by id. */
+  reference?: string
+  runBy?: string
+  notes?: string
+  /** Store the result (default true). */
+  persist?: boolean
+}
+
+/** Latency of one cell's successful calls, microseconds (percentiles: linear interpolation, numpy's default). */
+export interface LatencyStats {
+  count: number
+  minUs: number
+  meanUs: number
+  p50Us: number
+  p95Us: number
+  p99Us: number
+  maxUs: number
+  stddevUs: number
+}
+
+/** One batch size × concurrency of one model. */
+export interface BenchmarkCell {
+  batchSize: number
+  concurrency: number
+  calls: number
+  errors: number
+  wallMs: number
+  /** Rows or texts answered per second of wall time. */
+  throughputPerSec: number
+  latency: LatencyStats | null
+}
+
+/** How a model's answers compare with the reference's on the same inputs. */
+export interface BenchmarkAgreement {
+  metric: 'cosine' | 'labels' | 'maxAbsDiff'
+  compared: number
+  minCosine: number | null
+  meanCosine: number | null
+  maxAbsDiff: number | null
+  labelAgreement: number | null
+  passed: boolean
+}
+
+/** One model's benchmark. */
+export interface ModelBenchmark {
+  modelId: string
+  framework: Framework
+  backend: string | null
+  isReference: boolean
+  loadMs: number | null
+  /** Peak resident memory added by loading and running it (Linux), bytes. */
+  peakRssBytes: number | null
+  /** Latency in the first cell. */
+  latency: LatencyStats | null
+  errorCount: number
+  errorRate: number
+  errors: string[]
+  agreement: BenchmarkAgreement | null
+  agrees: boolean
+  cells: BenchmarkCell[]
+}
+
+/** A benchmark run (the original design's `BenchmarkResult` table). */
+export interface BenchmarkResult {
+  /** `bench-<uuid>`. */
+  id: string
+  taskType: string
+  equivalenceGroup: string
+  /** Reference first. */
+  modelIds: string[]
+  referenceModel: string
+  results: ModelBenchmark[]
+  /** Lowest first-cell p50 among models that agree and had no errors; `null` when none did. */
+  winner: string | null
+  winnerRule: string
+  testDataSummary: Record<string, unknown>
+  iterations: number
+  warmup: number
+  batchSizes: number[]
+  concurrency: number[]
+  thresholds: { minCosine: number; maxAbsDiff: number; minLabelAgreement: number }
+  runBy: string | null
+  notes: string | null
+  /** Start, epoch milliseconds. */
+  timestamp: number
+  completedAt: number
+}
+
+/** An equivalence group of registered models. */
+export interface BenchmarkGroup {
+  taskType: string
+  equivalenceGroup: string
+  modelIds: string[]
+  outputDimensions: unknown
+  /** Why it cannot be benchmarked (fewer than two models, different output dimensions). */
+  problem: string | null
+}
+
+/** Which stored benchmark results `Engine.benchmarkHistory` lists. */
+export interface BenchmarkQuery {
+  group?: string
+  /** Epoch milliseconds, inclusive. */
+  from?: number
+  /** Epoch milliseconds, exclusive. */
+  to?: number
+  /** At most this many (default 100). */
+  limit?: number
+}

@@ -51,3 +51,13 @@ function assertError(error, code, messagePart) {
   assert.equal(error.code, code, `code of "${error.message}"`)
   if (messagePart) assert.match(error.message, messagePart)
 }
+
+// The ONNX Runtime of the onnxruntime-node dev dependency, for models on the `ort` backend
+// (call before the first one loads; the process keeps one runtime). Returns its path.
+export async function useNodeOrt() {
+  const { createRequire } = await import('node:module')
+  const { dirname } = await import('node:path')
+  const { useOnnxruntimeNode } = await import('../index.js')
+  const require = createRequire(import.meta.url)
+  return useOnnxruntimeNode(dirname(require.resolve('onnxruntime-node/package.json')))
+}

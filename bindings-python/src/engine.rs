@@ -343,6 +343,86 @@ impl PyEngine {
         PyPrediction::new(py, prediction)
     }
 
+    /// Benchmarks the equivalence group `group` (models registered with the same metadata
+    /// `taskType` and `equivalenceGroup`; `"taskType/group"` when two task types share the
+    /// name), with the GIL released: each model is loaded afresh (load time, peak memory), run
+    /// once on the agreement inputs and compared with the reference model (cosine for
+    /// embeddings, labels for classifiers, max abs difference otherwise), then timed at every
+    /// batch size × concurrency (`warmup` unmeasured calls, then `iterations` timed ones;
+    /// latency percentiles in µs, throughput in items per second). `inputs`: a list of str,
+    /// or rows (a 2-D array or a list of lists); default synthetic. `progress(dict)` is called
+    /// with `model`, `phase`, `done`, `total` at each phase and every 50 ms. Returns the
+    /// `BenchmarkResult` as a dict (camelCase keys), stored unless `persist=False`.
+    #[pyo3(signature = (
+        group, *, batch_sizes=vec![1], concurrency=vec![1], iterations=50, warmup=5,
+        inputs=None, reference=None, min_cosine=0.99, max_abs_diff=1e-3,
+        min_label_agreement=1.0, run_by=None, notes=None, persist=true, progress=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn benchmark<'py>(
+        &self,
+        py: Python<'py>,
+        group: &str,
+        batch_sizes: Vec<usize>,
+        concurrency: Vec<usize>,
+        iterations: usize,
+        warmup: usize,
+        inputs: Option<&Bound<'py, PyAny>>,
+        reference: Option<String>,
+        min_cosine: f64,
+        max_abs_diff: f64,
+        min_label_agreement: f64,
+        run_by: Option<String>,
+        notes: Option<String>,
+        persist: bool,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = crate::bench::BenchArgs {
+            batch_sizes,
+            concurrency,
+            iterations,
+            warmup,
+            inputs,
+            reference,
+            min_cosine,
+            max_abs_diff,
+            min_label_agreement,
+            run_by,
+            notes,
+            persist,
+            progress,
+        };
+        crate::bench::benchmark(py, &self.inner, group, args)
+    }
+
+    /// The equivalence groups of the registered models: dicts with `taskType`,
+    /// `equivalenceGroup`, `modelIds`, `outputDimensions` and `problem` (why it cannot be
+    /// benchmarked, or None).
+    fn benchmark_groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let groups = py.run_core(|| self.inner.benchmark_groups())?;
+        json::record_to_py(py, serde_json::to_value(&groups))
+    }
+
+    /// Stored benchmark results, newest first: of `group`, started in `[start, end)` (aware
+    /// datetimes), at most `limit` (default 100).
+    #[pyo3(signature = (group=None, *, start=None, end=None, limit=None))]
+    fn benchmark_history<'py>(
+        &self,
+        py: Python<'py>,
+        group: Option<String>,
+        start: Option<&Bound<'py, PyAny>>,
+        end: Option<&Bound<'py, PyAny>>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::bench::history(py, &self.inner, group, start, end, limit)
+    }
+
+    /// The stored benchmark result `id` (a dict); `NotFoundError` for an unknown id.
+    fn benchmark_result<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let result = py.run_core(|| self.inner.benchmark_result(id))?;
+        json::record_to_py(py, serde_json::to_value(&result))
+    }
+
     /// Embeds `texts` (a list of str) with the embeddings model `model`, all in one call of
     /// the model; returns a float32 array of shape `(len(texts), dim)`. The call is recorded.
     #[pyo3(signature = (model, texts))]

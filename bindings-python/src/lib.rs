@@ -3,6 +3,7 @@
 //! Thin by design: argument conversion ([`tensor`], [`columns`], [`json`]), GIL release and error mapping
 //! ([`error`]); everything else is in `harper-edge-core`. Files mirror the core's modules.
 
+mod bench;
 mod columns;
 mod drift;
 mod engine;
@@ -33,6 +34,8 @@ mod _native {
     fn use_onnxruntime(path: std::path::PathBuf) -> bool {
         harper_edge_core::backend::ort::set_library_path(path)
     }
+    #[pymodule_export]
+    use crate::bench::benchmark_markdown;
     #[pymodule_export]
     use crate::engine::{PyEngine, PyPrediction};
     #[pymodule_export]

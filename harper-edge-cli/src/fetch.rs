@@ -16,7 +16,7 @@ use harper_edge_core::fetch::jobs::{
     FetchJob, FetchRequest, JobFilter, JobRegistration, JobState, SourceSpec, list_jobs, read_job,
 };
 use harper_edge_core::fetch::{FetchOptions, inspect};
-use harper_edge_core::profile::{DeployAction, DeployOptions, Profile, deploy};
+use harper_edge_core::profile::{DeployAction, DeployOptions, DeployReport, Profile, deploy};
 use harper_edge_core::{Engine, Error, Framework, ModelFilter, ModelRef, Result, Stage};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -292,32 +292,42 @@ pub(crate) fn profile(engine: &Engine, command: ProfileCommand) -> Result<ExitCo
         ProfileCommand::Deploy { file, root, dry_run, timeout } => {
             let profile = Profile::load(&file)?;
             let options = DeployOptions { root, dry_run, timeout: Duration::from_secs(timeout) };
-            let mut view = Progress::new();
-            let report = deploy(engine, &profile, &options, &mut |job| view.update(job))?;
-            view.finish();
-            for m in &report.models {
-                let what = match m.action {
-                    DeployAction::AlreadyRegistered => "already registered".to_string(),
-                    DeployAction::Registered => format!("registered ({})", bytes(m.bytes)),
-                    DeployAction::WouldRegister => "would be fetched and registered".to_string(),
-                    DeployAction::Failed => format!(
-                        "FAILED: {}",
-                        m.error.as_ref().map_or("unknown error", |e| e.message.as_str())
-                    ),
-                };
-                eprintln!("  {:<32} {what}", m.model_id);
-            }
-            eprintln!(
-                "profile '{}': {} registered, {} already there, {} failed",
-                report.profile,
-                report.count(DeployAction::Registered),
-                report.count(DeployAction::AlreadyRegistered),
-                report.count(DeployAction::Failed)
-            );
+            let report = deploy_with_progress(engine, &profile, &options)?;
             print_json(&report)?;
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }
+}
+
+/// Deploys `profile`, drawing the fetches' progress and a line per model on stderr.
+pub(crate) fn deploy_with_progress(
+    engine: &Engine,
+    profile: &Profile,
+    options: &DeployOptions,
+) -> Result<DeployReport> {
+    let mut view = Progress::new();
+    let report = deploy(engine, profile, options, &mut |job| view.update(job))?;
+    view.finish();
+    for m in &report.models {
+        let what = match m.action {
+            DeployAction::AlreadyRegistered => "already registered".to_string(),
+            DeployAction::Registered => format!("registered ({})", bytes(m.bytes)),
+            DeployAction::WouldRegister => "would be fetched and registered".to_string(),
+            DeployAction::Failed => format!(
+                "FAILED: {}",
+                m.error.as_ref().map_or("unknown error", |e| e.message.as_str())
+            ),
+        };
+        eprintln!("  {:<32} {what}", m.model_id);
+    }
+    eprintln!(
+        "profile '{}': {} registered, {} already there, {} failed",
+        report.profile,
+        report.count(DeployAction::Registered),
+        report.count(DeployAction::AlreadyRegistered),
+        report.count(DeployAction::Failed)
+    );
+    Ok(report)
 }
 
 /// Runs the queue until every job in `ids` has ended, drawing progress; prints each final

@@ -1,5 +1,6 @@
 //! `harper-edge`: the command-line face of harper-edge-core.
 
+mod bench;
 mod drift;
 mod fetch;
 mod monitor;
@@ -40,6 +41,11 @@ enum Command {
     /// Profiles (JSON files naming model sets): validate, deploy.
     #[command(subcommand)]
     Profile(fetch::ProfileCommand),
+    /// Benchmark equivalent models (same taskType and equivalenceGroup): latency
+    /// percentiles, throughput per batch size and concurrency, load time, peak memory, errors
+    /// and agreement with a reference model; picks a winner and stores the result. Exit
+    /// status 1 when a group could not be benchmarked.
+    Bench(Box<bench::BenchArgs>),
     /// Run a model on a JSON input and record the call.
     Infer {
         /// `NAME` (newest version) or `NAME:VERSION`.
@@ -226,7 +232,7 @@ fn read_input(arg: &str) -> Result<Value> {
     }
 }
 
-fn parse_time(text: &str) -> Result<Timestamp> {
+pub(crate) fn parse_time(text: &str) -> Result<Timestamp> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(Timestamp::from_millis(ms));
     }
@@ -323,6 +329,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Model(ModelCommand::Fetch(args)) => fetch::fetch(&engine, *args),
         Command::Job(command) => fetch::job(&engine, command),
         Command::Profile(command) => fetch::profile(&engine, command),
+        Command::Bench(args) => bench::bench(&engine, *args),
         command => run_command(engine, command).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -387,6 +394,7 @@ fn run_command(engine: Engine, command: Command) -> Result<()> {
         Command::Model(ModelCommand::Fetch(args)) => fetch::fetch(&engine, *args).map(drop),
         Command::Job(command) => fetch::job(&engine, command).map(drop),
         Command::Profile(command) => fetch::profile(&engine, command).map(drop),
+        Command::Bench(args) => bench::bench(&engine, *args).map(drop),
         Command::Infer { model, input, user_id, session_id } => {
             let reference: ModelRef = model.parse()?;
             let input = read_input(&input)?;

@@ -31,7 +31,7 @@ use crate::telemetry::{
     SegmentedMetrics, Series, TelemetryConfig, TelemetryStats, Ticker, WindowStats,
     outcome_matches, segment_rollups,
 };
-use crate::tensor::{Inputs, Outputs, Tensor, TensorInfo};
+use crate::tensor::{DType, Inputs, Outputs, Tensor, TensorInfo};
 
 mod cache;
 mod models;
@@ -70,6 +70,8 @@ pub struct Prediction {
 struct Loaded {
     model: Model,
     session: Box<dyn Session>,
+    /// The backend that loaded it (`tract`, `ort` …).
+    backend: &'static str,
     series: Arc<Series>,
     /// The tokenizer and pooling of a token-level text encoder.
     encoder: text::TextEncoder,
@@ -394,9 +396,15 @@ impl Engine {
     /// [`Error::Conflict`] when `name:version` exists with a different file.
     pub fn register_model(&self, registration: ModelRegistration) -> Result<Model> {
         let (model, session) = models::register(&self.store, &self.clock, &registration)?;
-        if let Some((session, encoder)) = session {
+        if let Some((session, encoder, backend)) = session {
             let series = self.recorder.series(&model.model_name, &model.model_version)?;
-            self.loaded.insert(Arc::new(Loaded { model: model.clone(), session, series, encoder }));
+            self.loaded.insert(Arc::new(Loaded {
+                model: model.clone(),
+                session,
+                backend,
+                series,
+                encoder,
+            }));
             self.newest
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -1156,6 +1164,12 @@ impl Engine {
             return Ok(loaded);
         }
         self.loaded.miss();
+        let loaded = Arc::new(self.open_session(model)?);
+        Ok(self.loaded.insert(loaded))
+    }
+
+    /// Reads, verifies and loads `model`'s stored files into a new session (not cached).
+    fn open_session(&self, model: Model) -> Result<Loaded> {
         let bytes: Arc<[u8]> = match self.store.model_file(&model.sha256)? {
             ModelFile::Bytes(b) => b,
             ModelFile::Path(p) => Arc::from(std::fs::read(&p).map_err(|e| Error::io(&p, e))?),
@@ -1176,8 +1190,51 @@ impl Engine {
         let session = backend.load(&spec)?;
         let encoder = text::TextEncoder::for_model(&spec, session.as_ref(), &model.metadata);
         let series = self.recorder.series(&model.model_name, &model.model_version)?;
-        let loaded = Arc::new(Loaded { model, session, series, encoder });
-        Ok(self.loaded.insert(loaded))
+        Ok(Loaded { model, session, backend: backend.name(), series, encoder })
+    }
+
+    /// A freshly loaded session of `reference`'s model for the benchmark runner, outside the
+    /// session cache (its load is timed, and dropping it frees it), whose calls are not
+    /// recorded as telemetry.
+    pub(crate) fn unrecorded_session(&self, reference: &ModelRef) -> Result<UnrecordedSession> {
+        let model = self.model(reference)?;
+        Ok(UnrecordedSession(self.open_session(model)?))
+    }
+}
+
+/// A loaded model whose calls bypass telemetry (see [`Engine::unrecorded_session`]).
+#[derive(Debug)]
+pub(crate) struct UnrecordedSession(Loaded);
+
+impl UnrecordedSession {
+    /// The registered model.
+    pub(crate) fn model(&self) -> &Model {
+        &self.0.model
+    }
+
+    /// The backend running it.
+    pub(crate) fn backend(&self) -> &'static str {
+        self.0.backend
+    }
+
+    /// The session's declared inputs.
+    pub(crate) fn inputs(&self) -> &[TensorInfo] {
+        self.0.session.inputs()
+    }
+
+    /// Whether [`UnrecordedSession::embed`] applies (the model takes text or token ids).
+    pub(crate) fn is_text_model(&self) -> bool {
+        self.0.session.inputs().iter().any(|i| i.dtype == DType::String || i.name == "input_ids")
+    }
+
+    /// Runs the model on `inputs`.
+    pub(crate) fn run(&self, inputs: &Inputs<'_>) -> Result<Outputs> {
+        run(&self.0, inputs)
+    }
+
+    /// Embeds `texts` as [`Engine::embed`] does: `(dim, row-major vectors)`.
+    pub(crate) fn embed(&self, texts: &[&str]) -> Result<(usize, Vec<f32>)> {
+        text::embed_loaded(&self.0, texts)
     }
 }
 

@@ -23,6 +23,7 @@
 
 pub mod backend;
 mod background;
+pub mod bench;
 pub mod clock;
 pub mod drift;
 pub mod embedding;

@@ -13,6 +13,9 @@ import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ign
 
 from harper_edge._types import (
     AlertEvent,
+    BenchmarkGroup,
+    BenchmarkProgress,
+    BenchmarkResult,
     AlertNotification,
     ChatMessage,
     DeployReport,
@@ -65,6 +68,7 @@ __all__ = [
     "inspect_source",
     "validate_profile",
     "use_onnxruntime",
+    "benchmark_markdown",
 ]
 
 __version__: str
@@ -328,6 +332,68 @@ class Engine:
         ``InvalidInputError`` for inputs that do not fit it, ``BackendError`` when
         the run fails. Failed calls are recorded too.
         """
+
+    def benchmark(
+        self,
+        group: str,
+        *,
+        batch_sizes: list[int] = [1],
+        concurrency: list[int] = [1],
+        iterations: int = 50,
+        warmup: int = 5,
+        inputs: list[str] | list[list[float]] | _Array | None = None,
+        reference: str | None = None,
+        min_cosine: float = 0.99,
+        max_abs_diff: float = 1e-3,
+        min_label_agreement: float = 1.0,
+        run_by: str | None = None,
+        notes: str | None = None,
+        persist: bool = True,
+        progress: Callable[[BenchmarkProgress], object] | None = None,
+    ) -> BenchmarkResult:
+        """Benchmarks the equivalence group ``group``: the models registered with the
+        same metadata ``taskType`` and ``equivalenceGroup`` (``"taskType/group"`` when
+        two task types share the name), with the GIL released.
+
+        Each model (the reference first: ``reference``, else the one with metadata
+        ``benchmarkReference: true``, else the first by id) is loaded afresh (load
+        time; peak resident memory on Linux), run once on up to 16 inputs and compared
+        with the reference's answer — cosine for embeddings (agrees at
+        ``min_cosine``), label agreement for classifiers (``min_label_agreement``), max
+        abs difference otherwise (``max_abs_diff``) — then timed at every batch size ×
+        concurrency: ``warmup`` unmeasured calls, then ``iterations`` timed calls over
+        ``concurrency`` threads. Latencies are in microseconds (percentiles by linear
+        interpolation, numpy's default); throughput is rows or texts per second.
+
+        ``inputs``: texts (a list of str) or rows (a 2-D array or list of lists);
+        default 64 synthetic texts or standard-normal rows as wide as the reference's
+        input. ``progress`` gets a dict (``model``, ``phase``, ``done``, ``total``) at
+        each phase and every 50 ms; an exception it raises is raised when the run ends.
+
+        The winner is the model with the lowest p50 in the first cell among those that
+        agree and had no errors (``winner`` is None when none qualifies). Returns the
+        ``BenchmarkResult`` (camelCase keys, as stored), stored unless
+        ``persist=False``. ``NotFoundError`` for an unknown group;
+        ``InvalidInputError`` for bad options or a group that cannot be compared (one
+        model, different ``outputDimensions``), before anything runs."""
+
+    def benchmark_groups(self) -> list[BenchmarkGroup]:
+        """The equivalence groups of the registered models, each with its model ids and
+        the ``problem`` that keeps it from being benchmarked (or None)."""
+
+    def benchmark_history(
+        self,
+        group: str | None = None,
+        *,
+        start: _Time | None = None,
+        end: _Time | None = None,
+        limit: int | None = None,
+    ) -> list[BenchmarkResult]:
+        """Stored benchmark results, newest first: of ``group``, started in
+        ``[start, end)``, at most ``limit`` (default 100)."""
+
+    def benchmark_result(self, id: str) -> BenchmarkResult:
+        """The stored benchmark result ``id``; ``NotFoundError`` for an unknown id."""
 
     def embed(self, model: str, texts: list[str]) -> npt.NDArray[np.float32]:
         """Embeds ``texts`` with the embeddings model ``model`` (``"name"`` or
@@ -1459,3 +1525,7 @@ def use_onnxruntime(path: str | os.PathLike[str]) -> bool:
     with this interpreter's ``onnxruntime`` package, when one is installed and
     ``ORT_DYLIB_PATH`` is not set.
     """
+
+def benchmark_markdown(result: BenchmarkResult) -> str:
+    """A benchmark result as Markdown tables (a row per model; a row per model and
+    batch size × concurrency), as ``harper-edge bench`` prints it."""

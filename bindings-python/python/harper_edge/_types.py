@@ -509,3 +509,109 @@ class GenerateResult(TypedDict):
     """The daemon's own total time, in milliseconds."""
     latencyMs: float
     """Wall time of the call in milliseconds, streaming included."""
+
+
+class LatencyStats(TypedDict):
+    """Latency of one benchmark cell's successful calls, in microseconds. Percentiles by
+    linear interpolation between closest ranks (numpy's default method)."""
+
+    count: int
+    minUs: float
+    meanUs: float
+    p50Us: float
+    p95Us: float
+    p99Us: float
+    maxUs: float
+    stddevUs: float
+
+
+class BenchmarkCell(TypedDict):
+    """One batch size × concurrency of one model."""
+
+    batchSize: int
+    concurrency: int
+    calls: int
+    errors: int
+    wallMs: float
+    throughputPerSec: float
+    latency: LatencyStats | None
+
+
+class BenchmarkAgreement(TypedDict):
+    """How a model's answers compare with the reference's on the same inputs."""
+
+    metric: Literal["cosine", "labels", "maxAbsDiff"]
+    compared: int
+    minCosine: float | None
+    meanCosine: float | None
+    maxAbsDiff: float | None
+    labelAgreement: float | None
+    passed: bool
+
+
+class ModelBenchmark(TypedDict):
+    """One model's benchmark (``peakRssBytes``: Linux only)."""
+
+    modelId: str
+    framework: str
+    backend: str | None
+    isReference: bool
+    loadMs: float | None
+    peakRssBytes: int | None
+    latency: LatencyStats | None
+    errorCount: int
+    errorRate: float
+    errors: list[str]
+    agreement: BenchmarkAgreement | None
+    agrees: bool
+    cells: list[BenchmarkCell]
+
+
+class BenchmarkThresholds(TypedDict):
+    minCosine: float
+    maxAbsDiff: float
+    minLabelAgreement: float
+
+
+class BenchmarkResult(TypedDict):
+    """A benchmark run (the original design's ``BenchmarkResult`` table)."""
+
+    id: str
+    taskType: str
+    equivalenceGroup: str
+    modelIds: list[str]
+    referenceModel: str
+    results: list[ModelBenchmark]
+    winner: str | None
+    winnerRule: str
+    testDataSummary: dict[str, Any]
+    iterations: int
+    warmup: int
+    batchSizes: list[int]
+    concurrency: list[int]
+    thresholds: BenchmarkThresholds
+    runBy: str | None
+    notes: str | None
+    timestamp: int
+    completedAt: int
+
+
+class BenchmarkGroup(TypedDict):
+    """An equivalence group of registered models."""
+
+    taskType: str
+    equivalenceGroup: str
+    modelIds: list[str]
+    outputDimensions: Any
+    problem: str | None
+
+
+class BenchmarkProgress(TypedDict):
+    """What ``Engine.benchmark`` passes to ``progress``."""
+
+    model: str
+    phase: Literal["load", "agreement", "warmup", "measure", "done"]
+    batchSize: int | None
+    concurrency: int | None
+    done: int
+    total: int

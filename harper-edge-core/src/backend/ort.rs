@@ -66,6 +66,27 @@ fn probe(program: &str, args: &[&str]) -> Option<PathBuf> {
         .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string()))
 }
 
+/// The ONNX Runtime library inside an installed `onnxruntime-node` npm package (its directory,
+/// e.g. `node_modules/onnxruntime-node`): `bin/napi-v*/<os>/<arch>/libonnxruntime.so.1.x`
+/// for this platform; `None` when it holds none.
+pub fn library_in_onnxruntime_node(package_dir: &Path) -> Option<PathBuf> {
+    let bin = package_dir.join("bin");
+    let mut dirs = vec![bin.clone()];
+    if let Ok(entries) = std::fs::read_dir(&bin) {
+        let mut napi: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        // The newest N-API level first.
+        napi.sort_by(|a, b| b.cmp(a));
+        for dir in napi {
+            dirs.push(dir.join(std::env::consts::OS).join(match std::env::consts::ARCH {
+                "x86_64" => "x64",
+                "aarch64" => "arm64",
+                other => other,
+            }));
+        }
+    }
+    dirs.iter().find_map(|d| library_in(d))
+}
+
 /// Where the ONNX Runtime library is, and how it was found; or why none was.
 ///
 /// # Errors
@@ -93,23 +114,8 @@ pub fn library_path() -> Result<PathBuf> {
     }
     let script =
         "console.log(require('path').dirname(require.resolve('onnxruntime-node/package.json')))";
-    if let Some(dir) = probe("node", &["-e", script]) {
-        let bin = dir.join("bin");
-        let mut dirs = vec![bin.clone()];
-        if let Ok(entries) = std::fs::read_dir(&bin) {
-            for napi in entries.flatten() {
-                dirs.push(napi.path().join(std::env::consts::OS).join(
-                    match std::env::consts::ARCH {
-                        "x86_64" => "x64",
-                        "aarch64" => "arm64",
-                        other => other,
-                    },
-                ));
-            }
-        }
-        if let Some(p) = dirs.iter().find_map(|d| library_in(d)) {
-            return Ok(p);
-        }
+    if let Some(p) = probe("node", &["-e", script]).and_then(|d| library_in_onnxruntime_node(&d)) {
+        return Ok(p);
     }
     tried.push("the onnxruntime-node npm package (not found by node)".into());
     Err(backend_error(format!(

@@ -14,8 +14,8 @@ use crate::store::{Store, Table};
 use super::Engine;
 use super::text::TextEncoder;
 
-/// A freshly loaded session with its text encoder, ready for the engine's cache.
-pub(super) type Loadable = (Box<dyn Session>, TextEncoder);
+/// A freshly loaded session, its text encoder and the name of the backend that loaded it.
+pub(super) type Loadable = (Box<dyn Session>, TextEncoder, &'static str);
 
 /// Registers `registration` in `store`: returns the existing record when `name:version` is
 /// registered with the same file, else loads the model (so a corrupt one is refused), stores
@@ -60,7 +60,7 @@ pub(super) fn register(
         files: registration.files_value().to_vec(),
     };
     match store.insert_model(&model, &bytes) {
-        Ok(()) => Ok((model, Some((session, encoder)))),
+        Ok(()) => Ok((model, Some((session, encoder, backend.name())))),
         // Registered by another thread or process meanwhile: the same answer as above.
         Err(Error::Conflict { .. }) => {
             match store.model(&model.model_name, &model.model_version)? {

@@ -196,13 +196,8 @@ impl Engine {
             return Err(Error::invalid_input("embed needs at least one text"));
         }
         let loaded = self.load(reference)?;
-        let takes_text = matches!(loaded.session.inputs(), [only] if only.dtype == DType::String);
         let start = std::time::Instant::now();
-        let result = if takes_text {
-            embed_text(&loaded, texts)
-        } else {
-            loaded.encoder.embed(&loaded, texts)
-        };
+        let result = embed_loaded(&loaded, texts);
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
         let outcome = match &result {
             Ok((dim, _)) => Ok((json!({"count": texts.len(), "dim": dim}), None)),
@@ -228,6 +223,19 @@ impl Engine {
             vectors,
             latency_ms,
         })
+    }
+}
+
+/// Embeds `texts` with a loaded model: as they are for a model that takes text, through its
+/// tokenizer and pooling for one that takes token ids. `(dim, row-major vectors)`.
+pub(super) fn embed_loaded(loaded: &Loaded, texts: &[&str]) -> Result<(usize, Vec<f32>)> {
+    if texts.is_empty() {
+        return Err(Error::invalid_input("embed needs at least one text"));
+    }
+    if matches!(loaded.session.inputs(), [only] if only.dtype == DType::String) {
+        embed_text(loaded, texts)
+    } else {
+        loaded.encoder.embed(loaded, texts)
     }
 }
 

@@ -50,6 +50,8 @@ pub enum Table {
     MonitoringConfig,
     /// [`crate::fetch::jobs::FetchJob`] records (one per model version).
     FetchJob,
+    /// [`crate::bench::BenchmarkResult`] records (their `status` is the equivalence group).
+    BenchmarkResult,
 }
 
 /// The sha256 of every file `models` use (model files and companions).
@@ -77,6 +79,7 @@ impl Table {
             Table::RetrainingRequest => "RetrainingRequest",
             Table::MonitoringConfig => "MonitoringConfig",
             Table::FetchJob => "FetchJob",
+            Table::BenchmarkResult => "BenchmarkResult",
         }
     }
 
@@ -93,6 +96,7 @@ impl Table {
             "RetrainingRequest" => Some(Table::RetrainingRequest),
             "MonitoringConfig" => Some(Table::MonitoringConfig),
             "FetchJob" => Some(Table::FetchJob),
+            "BenchmarkResult" => Some(Table::BenchmarkResult),
             _ => None,
         }
     }
@@ -107,7 +111,7 @@ impl std::str::FromStr for Table {
             crate::Error::invalid_input(format!(
                 "unknown table '{s}' (expected Model, InferenceEvent, ModelMetrics, \
                  DriftBaseline, DriftMetrics, DataQualityMetrics, AlertRule, AlertEvent, \
-                 RetrainingRequest, MonitoringConfig or FetchJob)"
+                 RetrainingRequest, MonitoringConfig, FetchJob or BenchmarkResult)"
             ))
         })
     }
@@ -151,7 +155,8 @@ pub struct MonitorRecord {
     pub model_version: Option<String>,
     /// The record's time (an event's or request's creation; a rule's last change).
     pub timestamp: Timestamp,
-    /// The record's state (`pending_approval`, `firing` …), if it has one.
+    /// The record's state (`pending_approval`, `firing` …), if it has one; for a
+    /// `BenchmarkResult`, its equivalence group (the field history queries filter on).
     pub status: Option<String>,
     /// The whole record, original camelCase field names.
     pub record: Value,
