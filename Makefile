@@ -72,6 +72,7 @@ python-test: python-setup models-setup
 	$(PY) examples/python/drift_stream.py
 	$(PY) examples/python/fetch_models.py
 	$(PY) examples/python/drift_check.py
+	$(PY) examples/python/benchmark.py
 
 # onnxruntime-node (a dev dependency: the Node tests of the ort backend load its runtime) would
 # download CUDA libraries from outside the registries in its postinstall; its CPU runtime is in
@@ -81,7 +82,7 @@ node-setup:
 
 node-test: node-setup models-setup
 	cd bindings-node && node --test test/
-	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs && node drift_check.mjs && node monitor.mjs
+	cd examples/node && npm install --no-audit --no-fund && node quickstart.mjs && node host_telemetry.mjs && node drift_check.mjs && node monitor.mjs && node benchmark.mjs
 
 harper-setup:
 	cd examples/harper-component && npm install --no-audit --no-fund

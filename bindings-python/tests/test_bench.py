@@ -31,7 +31,7 @@ def test_a_group_is_benchmarked_compared_and_stored(
     assert [(g["equivalenceGroup"], g["problem"]) for g in groups] == [("iris", None)]
     assert groups[0]["modelIds"] == ["forest:1", "iris:ort", "iris:tract"]
 
-    seen: list[dict[str, Any]] = []
+    seen: list[harper_edge.BenchmarkProgress] = []
     result = group_engine.benchmark(
         "iris",
         batch_sizes=[1, 8],
@@ -48,19 +48,26 @@ def test_a_group_is_benchmarked_compared_and_stored(
     by_id = {r["modelId"]: r for r in result["results"]}
     ort = by_id["iris:ort"]
     assert ort["backend"] == "ort"
-    assert ort["agreement"]["metric"] == "labels"
-    assert ort["agreement"]["labelAgreement"] == 1.0
-    assert ort["agreement"]["maxAbsDiff"] < 1e-5
+    agreement = ort["agreement"]
+    assert agreement is not None
+    assert agreement["metric"] == "labels"
+    assert agreement["labelAgreement"] == 1.0
+    assert (agreement["maxAbsDiff"] or 0.0) < 1e-5
     for r in result["results"]:
         assert len(r["cells"]) == 4
         for cell in r["cells"]:
             lat = cell["latency"]
+            assert lat is not None
             assert lat["count"] + cell["errors"] == cell["calls"] == 10
             assert lat["minUs"] <= lat["p50Us"] <= lat["p95Us"] <= lat["p99Us"] <= lat["maxUs"]
             assert cell["throughputPerSec"] > 0
     # The winner rule, checked on the returned figures.
     qualified = [r for r in result["results"] if r["agrees"] and r["errorCount"] == 0]
-    best = min(qualified, key=lambda r: (r["latency"]["p50Us"], r["latency"]["meanUs"]))
+    def first_cell(r: harper_edge.ModelBenchmark) -> tuple[float, float]:
+        assert r["latency"] is not None
+        return (r["latency"]["p50Us"], r["latency"]["meanUs"])
+
+    best = min(qualified, key=first_cell)
     assert result["winner"] == best["modelId"]
 
     # Progress: from load to done for each model, ending at the total.
@@ -113,7 +120,7 @@ def test_texts_and_rows_and_bad_arguments(group_engine: harper_edge.Engine) -> N
     with pytest.raises(TypeError):
         group_engine.benchmark("iris", progress=3)  # type: ignore[arg-type]
 
-    def boom(_: dict[str, Any]) -> None:
+    def boom(_: harper_edge.BenchmarkProgress) -> None:
         raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
@@ -135,4 +142,5 @@ def test_a_group_needs_equal_declared_dimensions() -> None:
     e.register_model("c", "1", IRIS, metadata={"taskType": "classification", "equivalenceGroup": "other"})
     e.register_model("d", "1", IRIS, metadata={"taskType": "classification", "equivalenceGroup": "other"})
     result = e.benchmark("other", inputs=rows, iterations=2, warmup=0)
-    assert result["results"][1]["agreement"]["maxAbsDiff"] == 0.0
+    agreement = result["results"][1]["agreement"]
+    assert agreement is not None and agreement["maxAbsDiff"] == 0.0

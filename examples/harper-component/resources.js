@@ -1187,6 +1187,49 @@ export class ModelFetchJobs extends Resource {
 }
 
 /**
+ * Benchmarks of equivalent models (same metadata `taskType` and `equivalenceGroup`):
+ *
+ * - `POST /Benchmark {group, batchSizes?, concurrency?, iterations?, warmup?, inputs?, reference?,
+ *   minCosine?, maxAbsDiff?, minLabelAgreement?, notes?}` → the `BenchmarkResult` (this worker's
+ *   engine runs it off the event loop: fresh loads, agreement with the reference, latency
+ *   percentiles, throughput, a winner), stored and mirrored into the BenchmarkResult table. An
+ *   unknown group is 404; bad options or a group that cannot be compared 400.
+ * - `GET /Benchmark[?group=&limit=]` → stored results, newest first, from the BenchmarkResult
+ *   table (every worker's and node's runs).
+ * - `GET /Benchmark/groups` → the equivalence groups of the registered models.
+ * - `GET /Benchmark/{id}` → one stored result.
+ */
+export class Benchmark extends Resource {
+  static loadAsInstance = false
+
+  get(target) {
+    return respond(async () => {
+      const path = segments(target)
+      if (path.length === 1 && path[0] === 'groups') return engine.benchmarkGroups()
+      if (path.length === 1) {
+        const row = await tables.BenchmarkResult.get(path[0])
+        if (!row) throw new HttpError('HARPER_EDGE_NOT_FOUND', `not found: benchmark result '${path[0]}'`)
+        return plain(row)
+      }
+      if (path.length > 0) throw noEndpoint('GET', '/Benchmark', target, 'try /Benchmark, /Benchmark/groups or /Benchmark/{id}')
+      await drainOutbox()
+      return monitoringRows('BenchmarkResult', { equivalenceGroup: param(target, 'group') }, 'timestamp', limitParam(target))
+    })
+  }
+
+  post(target, data) {
+    return respond(async () => {
+      if (segments(target).length > 0) throw noEndpoint('POST', '/Benchmark', target, 'try POST /Benchmark {group, ...options}')
+      const { group, ...options } = await jsonBody(data)
+      if (typeof group !== 'string') throw new HttpError('HARPER_EDGE_INVALID_INPUT', 'invalid input: group must be a string')
+      const result = await engine.benchmark(group, { runBy: 'POST /Benchmark', ...options })
+      await drainOutbox()
+      return result
+    })
+  }
+}
+
+/**
  * `GET /InspectModel?source=&variant=&revision=&files=a,b` → what the source holds (files and
  * sizes, which a fetch would take, framework, revision, suggested name), without downloading
  * model files.

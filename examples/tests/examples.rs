@@ -32,6 +32,14 @@ fn monitoring_runs() {
     monitoring::main().unwrap();
 }
 
+#[path = "../rust/benchmark.rs"]
+mod benchmark;
+
+#[test]
+fn benchmark_runs() {
+    benchmark::main().unwrap();
+}
+
 #[path = "../rust/demo.rs"]
 mod demo;
 

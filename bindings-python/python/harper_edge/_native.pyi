@@ -337,8 +337,8 @@ class Engine:
         self,
         group: str,
         *,
-        batch_sizes: list[int] = [1],
-        concurrency: list[int] = [1],
+        batch_sizes: list[int] = ...,
+        concurrency: list[int] = ...,
         iterations: int = 50,
         warmup: int = 5,
         inputs: list[str] | list[list[float]] | _Array | None = None,
@@ -351,7 +351,8 @@ class Engine:
         persist: bool = True,
         progress: Callable[[BenchmarkProgress], object] | None = None,
     ) -> BenchmarkResult:
-        """Benchmarks the equivalence group ``group``: the models registered with the
+        """Benchmarks the equivalence group ``group`` (``batch_sizes`` and
+        ``concurrency`` default to ``[1]``): the models registered with the
         same metadata ``taskType`` and ``equivalenceGroup`` (``"taskType/group"`` when
         two task types share the name), with the GIL released.
 

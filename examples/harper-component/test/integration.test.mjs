@@ -25,6 +25,7 @@ const harperBin = fileURLToPath(new URL('../node_modules/harperdb/bin/harperdb.j
 const dataDir = new URL('../../../tests/data/', import.meta.url)
 const REFERENCE = JSON.parse(readFileSync(new URL('iris_logreg.reference.json', dataDir), 'utf8'))
 const MODEL_BYTES = readFileSync(new URL('iris_logreg.onnx', dataDir))
+const FOREST_BYTES = readFileSync(new URL('sklearn_forest_classifier.onnx', dataDir))
 
 const METRICS_FIELDS = [
   'avgLatency',
@@ -411,6 +412,41 @@ harperTest('an uploaded model serves predictions and gets a Model row', async ()
   assert.equal(p.status, 200)
   assert.equal(p.body.modelVersion, '2', 'without a version the newest answers')
   assert.equal(p.body.prediction, REFERENCE.labels[i])
+})
+
+harperTest('POST /Benchmark compares equivalent models and stores the result', async () => {
+  const metadata = { taskType: 'classification', equivalenceGroup: 'bench-iris', outputDimensions: [3] }
+  for (const [version, bytes] of [['a', MODEL_BYTES], ['b', FOREST_BYTES]]) {
+    const up = await post('/UploadModel', { modelName: 'bench', modelVersion: version, bytes: bytes.toString('base64'), metadata })
+    assert.equal(up.status, 200, JSON.stringify(up.body))
+  }
+  const run = await post('/Benchmark', { group: 'bench-iris', batchSizes: [1, 4], iterations: 20, inputs: REFERENCE.inputs })
+  assert.equal(run.status, 200, JSON.stringify(run.body))
+  assert.deepEqual(run.body.modelIds, ['bench:a', 'bench:b'])
+  assert.equal(run.body.runBy, 'POST /Benchmark')
+  for (const r of run.body.results) {
+    assert.equal(r.cells.length, 2)
+    assert.equal(r.errorCount, 0)
+    assert.equal(r.cells[0].latency.count, 20)
+  }
+  assert.equal(run.body.results[1].agreement.metric, 'labels')
+  assert.ok(run.body.winner)
+
+  // Mirrored into the BenchmarkResult table.
+  const list = await get('/Benchmark?group=bench-iris')
+  assert.equal(list.status, 200, JSON.stringify(list.body))
+  assert.deepEqual(list.body.map((r) => r.id), [run.body.id])
+  const one = await get(`/Benchmark/${run.body.id}`)
+  assert.equal(one.status, 200)
+  assert.equal(one.body.winner, run.body.winner)
+  const groups = await get('/Benchmark/groups')
+  assert.ok(groups.body.some((g) => g.equivalenceGroup === 'bench-iris' && g.problem === null), JSON.stringify(groups.body))
+
+  assert.equal((await post('/Benchmark', { group: 'nope' })).status, 404)
+  const bad = await post('/Benchmark', { group: 'bench-iris', batchSizes: [0] })
+  assert.equal(bad.status, 400)
+  assert.equal(bad.body.code, 'HARPER_EDGE_INVALID_INPUT')
+  assert.equal((await get('/Benchmark/bench-missing')).status, 404)
 })
 
 harperTest('feedback for an event this worker does not hold is recorded in the table', async () => {

@@ -510,7 +510,7 @@ impl BenchmarkResult {
                 agreement_text(r),
             );
         }
-        let _ = writeln!(md, "\nFirst cell: batch {b0}, concurrency {c0}. {}\n", self.winner_rule);
+        let _ = writeln!(md, "\nThe winner: the {}.\n", self.winner_rule);
         if self.results.iter().any(|r| r.cells.len() > 1) {
             let _ = writeln!(
                 md,
@@ -1013,9 +1013,9 @@ impl Engine {
 
         let (b0, c0) = cells[0];
         let winner_rule = format!(
-            "Winner: lowest p50 latency at batch {b0}, concurrency {c0} (ties: lower mean) among \
-             models with no errors that agree with the reference (min cosine {}, label agreement \
-             {}, max abs difference {}).",
+            "lowest p50 latency at batch {b0}, concurrency {c0} (ties: lower mean) among models \
+             with no errors that agree with the reference (min cosine {}, label agreement {}, max \
+             abs difference {})",
             options.thresholds.min_cosine,
             options.thresholds.min_label_agreement,
             options.thresholds.max_abs_diff
