@@ -1037,6 +1037,133 @@ export type ChatStreamOptions = Pick<ChatOptions, 'system'>
 /** A `ChatStream` is an async iterable of the answer's pieces: `for await (const piece of stream)`. */
 export interface ChatStream extends AsyncIterable<string> {}
 
+/** Options of `Engine.benchmark`; absent keys keep their defaults. */
+export interface BenchmarkOptions {
+  /** Unmeasured calls before each batch size × concurrency (default 5). */
+  warmup?: number
+  /** Measured calls per batch size × concurrency (default 50). */
+  iterations?: number
+  /** Rows or texts per call (default `[1]`). */
+  batchSizes?: number[]
+  /** Threads calling at once (default `[1]`). */
+  concurrency?: number[]
+  /** Texts, or rows of numbers (`number[][]`); default: 64 synthetic texts or standard-normal rows. */
+  inputs?: string[] | number[][] | { texts: string[] } | { rows: number[][] }
+  /** Lowest cosine with the reference for an embedding model to agree (default 0.99). */
+  minCosine?: number
+  /** Largest absolute difference with the reference for a float output (default 1e-3). */
+  maxAbsDiff?: number
+  /** Lowest fraction of rows with the reference's label for a classifier (default 1). */
+  minLabelAgreement?: number
+  /** The reference model (`name:version`); default: metadata `benchmarkReference: true`, else the first by id. */
+  reference?: string
+  runBy?: string
+  notes?: string
+  /** Store the result (default true). */
+  persist?: boolean
+}
+
+/** Latency of one cell's successful calls, microseconds (percentiles: linear interpolation, numpy's default). */
+export interface LatencyStats {
+  count: number
+  minUs: number
+  meanUs: number
+  p50Us: number
+  p95Us: number
+  p99Us: number
+  maxUs: number
+  stddevUs: number
+}
+
+/** One batch size × concurrency of one model. */
+export interface BenchmarkCell {
+  batchSize: number
+  concurrency: number
+  calls: number
+  errors: number
+  wallMs: number
+  /** Rows or texts answered per second of wall time. */
+  throughputPerSec: number
+  latency: LatencyStats | null
+}
+
+/** How a model's answers compare with the reference's on the same inputs. */
+export interface BenchmarkAgreement {
+  metric: 'cosine' | 'labels' | 'maxAbsDiff'
+  compared: number
+  minCosine: number | null
+  meanCosine: number | null
+  maxAbsDiff: number | null
+  labelAgreement: number | null
+  passed: boolean
+}
+
+/** One model's benchmark. */
+export interface ModelBenchmark {
+  modelId: string
+  framework: Framework
+  backend: string | null
+  isReference: boolean
+  loadMs: number | null
+  /** Peak resident memory added by loading and running it (Linux), bytes. */
+  peakRssBytes: number | null
+  /** Latency in the first cell. */
+  latency: LatencyStats | null
+  errorCount: number
+  errorRate: number
+  errors: string[]
+  agreement: BenchmarkAgreement | null
+  agrees: boolean
+  cells: BenchmarkCell[]
+}
+
+/** A benchmark run (the original design's `BenchmarkResult` table). */
+export interface BenchmarkResult {
+  /** `bench-<uuid>`. */
+  id: string
+  taskType: string
+  equivalenceGroup: string
+  /** Reference first. */
+  modelIds: string[]
+  referenceModel: string
+  results: ModelBenchmark[]
+  /** Lowest first-cell p50 among models that agree and had no errors; `null` when none did. */
+  winner: string | null
+  winnerRule: string
+  testDataSummary: Record<string, unknown>
+  iterations: number
+  warmup: number
+  batchSizes: number[]
+  concurrency: number[]
+  thresholds: { minCosine: number; maxAbsDiff: number; minLabelAgreement: number }
+  runBy: string | null
+  notes: string | null
+  /** Start, epoch milliseconds. */
+  timestamp: number
+  completedAt: number
+}
+
+/** An equivalence group of registered models. */
+export interface BenchmarkGroup {
+  taskType: string
+  equivalenceGroup: string
+  modelIds: string[]
+  outputDimensions: unknown
+  /** Why it cannot be benchmarked (fewer than two models, different output dimensions). */
+  problem: string | null
+}
+
+/** Which stored benchmark results `Engine.benchmarkHistory` lists. */
+export interface BenchmarkQuery {
+  group?: string
+  /** Epoch milliseconds, inclusive. */
+  from?: number
+  /** Epoch milliseconds, exclusive. */
+  to?: number
+  /** At most this many (default 100). */
+  limit?: number
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -1119,6 +1246,30 @@ export declare class ChatStream {
  * carries a stable `err.code` such as `HARPER_EDGE_NOT_FOUND`.
  */
 export declare class Engine {
+  /**
+   * Benchmarks the equivalence group `group` (models registered with the same metadata
+   * `taskType` and `equivalenceGroup`) on the libuv pool: each model is loaded afresh
+   * (load time, peak memory), run once on the agreement inputs and compared with the
+   * reference model (cosine, labels or max abs difference), then timed at every batch size
+   * × concurrency (warm-up, then `iterations` calls; latency percentiles in µs,
+   * throughput). Resolves with the `BenchmarkResult` (stored unless `persist: false`),
+   * winner included. Bad options, an unknown group or one that cannot be compared
+   * (one model, different `outputDimensions`) reject with `HARPER_EDGE_INVALID_INPUT` /
+   * `HARPER_EDGE_NOT_FOUND` before anything runs.
+   */
+  benchmark(group: string, options?: BenchmarkOptions): Promise<BenchmarkResult>
+  /**
+   * The equivalence groups of the registered models, each with its model ids and, when it
+   * cannot be benchmarked, the `problem`.
+   */
+  benchmarkGroups(): Array<BenchmarkGroup>
+  /**
+   * Stored benchmark results, newest first: of `query.group`, started in
+   * `[query.from, query.to)` (epoch milliseconds), at most `query.limit` (default 100).
+   */
+  benchmarkHistory(query?: BenchmarkQuery): Array<BenchmarkResult>
+  /** The stored benchmark result `id`. */
+  benchmarkResult(id: string): BenchmarkResult
   /**
    * An engine on the embedded SQLite store in directory `home` (created if needed; default
    * `$HARPER_EDGE_HOME`, else `./.harper-edge`). Records persist across processes. The
@@ -1618,6 +1769,12 @@ export interface AlertQueryOptions {
   limit?: number
 }
 
+/**
+ * A benchmark result as Markdown tables (a row per model, a row per model and cell), as
+ * `harper-edge bench` prints it.
+ */
+export declare function benchmarkMarkdown(result: BenchmarkResult): string
+
 /** Options of `chat`, `generate` and `chatStream`. */
 export interface ChatOptions {
   /** A system message sent first (`chat`, `chatStream`). */
@@ -2029,6 +2186,13 @@ export interface OpenOptions {
 }
 
 /**
+ * The ONNX Runtime library the `ort` backend uses or would use, found as
+ * `useOnnxruntimeNode` documents; throws `HARPER_EDGE_BACKEND` naming what was tried
+ * when there is none.
+ */
+export declare function ortLibraryPath(): string
+
+/**
  * Whether a prediction equals an actual outcome, as feedback decides `correct`: numbers
  * compare by value (`1` equals `1.0`), arrays and objects element by element.
  *
@@ -2179,12 +2343,31 @@ export interface SetBaselineOptions {
 }
 
 /**
+ * Uses the ONNX Runtime shared library at `path` (`libonnxruntime.so.1…`) for models on
+ * the `ort` backend; call it before the first such model loads. Returns `false` when a
+ * library was already chosen (the process keeps one: ONNX Runtime allows one
+ * environment per process, shared by every worker thread).
+ */
+export declare function setOrtLibraryPath(path: string): boolean
+
+/**
  * One self-contained HTML document (inline CSS and SVG, no network reference) of `value`:
  * a drift result (`checkDrift`, `engine.checkDrift`: the drift table, the drifted
  * features' histograms, data quality), or one `ModelHealth` or an array of them
  * (`engine.modelHealth`: traffic, drift, quality, alerts, pending retraining requests).
  */
 export declare function toHtml(value: DriftResult | EngineDriftResult | ModelHealth | Array<ModelHealth>, options?: RenderOptions): string
+
+/**
+ * Uses the ONNX Runtime that the installed `onnxruntime-node` npm package ships, given
+ * that package's directory (`path.dirname(require.resolve('onnxruntime-node/package.json'))`);
+ * returns the library's path. Throws `HARPER_EDGE_BACKEND` when the package holds no
+ * library for this platform, `HARPER_EDGE_INVALID_INPUT` when another library was
+ * already chosen. Without this call the `ort` backend looks at
+ * `ORT_DYLIB_PATH`, an `onnxruntime` Python package, then an `onnxruntime-node` package
+ * `node` resolves from the working directory.
+ */
+export declare function useOnnxruntimeNode(packageDir: string): string
 
 /**
  * Checks a profile (a file path, or the profile as an object) without deploying it: returns

@@ -32,7 +32,7 @@ mod onnxruntime {
 
     use crate::error::{Result, sync};
 
-    /// Uses the ONNX Runtime shared library at `path` (`libonnxruntime.so.1.x`) for models on
+    /// Uses the ONNX Runtime shared library at `path` (`libonnxruntime.so.1…`) for models on
     /// the `ort` backend; call it before the first such model loads. Returns `false` when a
     /// library was already chosen (the process keeps one: ONNX Runtime allows one
     /// environment per process, shared by every worker thread).
@@ -56,7 +56,7 @@ mod onnxruntime {
                 backend: "ort".into(),
                 message: format!(
                     "'{package_dir}' holds no ONNX Runtime library for {}-{} (expected \
-                     bin/napi-v*/<os>/<arch>/libonnxruntime.so.1.x of onnxruntime-node)",
+                     bin/napi-v*/<os>/<arch>/libonnxruntime.so.1 of onnxruntime-node)",
                     std::env::consts::OS,
                     std::env::consts::ARCH
                 ),

@@ -52,10 +52,10 @@ pub(crate) fn benchmark<'py>(
     group: &str,
     args: BenchArgs<'_, 'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if let Some(p) = args.progress {
-        if !p.is_callable() {
-            return Err(pyo3::exceptions::PyTypeError::new_err("progress must be callable"));
-        }
+    if let Some(p) = args.progress
+        && !p.is_callable()
+    {
+        return Err(pyo3::exceptions::PyTypeError::new_err("progress must be callable"));
     }
     let options = json!({
         "batchSizes": args.batch_sizes,

@@ -67,7 +67,7 @@ fn probe(program: &str, args: &[&str]) -> Option<PathBuf> {
 }
 
 /// The ONNX Runtime library inside an installed `onnxruntime-node` npm package (its directory,
-/// e.g. `node_modules/onnxruntime-node`): `bin/napi-v*/<os>/<arch>/libonnxruntime.so.1.x`
+/// e.g. `node_modules/onnxruntime-node`): `bin/napi-v*/<os>/<arch>/libonnxruntime.so.1`
 /// for this platform; `None` when it holds none.
 pub fn library_in_onnxruntime_node(package_dir: &Path) -> Option<PathBuf> {
     let bin = package_dir.join("bin");

@@ -144,7 +144,7 @@ fn compare_vectors(
     b: &[f32],
     thresholds: &AgreementThresholds,
 ) -> Result<Agreement> {
-    let rows = |d: usize, v: &[f32]| if d == 0 { 0 } else { v.len() / d };
+    let rows = |d: usize, v: &[f32]| v.len().checked_div(d).unwrap_or(0);
     if d1 != d2 || a.len() != b.len() {
         return Err(mismatch("embedding", &[rows(d1, a), d1], &[rows(d2, b), d2]));
     }

@@ -218,7 +218,8 @@ impl BenchOptions {
         let t = &self.thresholds;
         if !(-1.0..=1.0).contains(&t.min_cosine)
             || !(0.0..=1.0).contains(&t.min_label_agreement)
-            || !(t.max_abs_diff >= 0.0)
+            || t.max_abs_diff.is_nan()
+            || t.max_abs_diff < 0.0
         {
             return bad(format!(
                 "agreement thresholds out of range: minCosine {} (−1..1), minLabelAgreement {} \
@@ -264,13 +265,13 @@ pub fn groups(models: &[Model]) -> Vec<BenchGroup> {
                 .filter_map(|m| m.metadata.get("outputDimensions").map(|d| (m.id.as_str(), d)))
                 .collect();
             let mut problem = None;
-            if let Some((first_id, first)) = declared.first() {
-                if let Some((id, other)) = declared.iter().find(|(_, d)| d != first) {
-                    problem = Some(format!(
-                        "dimension mismatch: '{first_id}' declares outputDimensions {first}, \
-                         '{id}' {other}"
-                    ));
-                }
+            if let Some((first_id, first)) = declared.first()
+                && let Some((id, other)) = declared.iter().find(|(_, d)| d != first)
+            {
+                problem = Some(format!(
+                    "dimension mismatch: '{first_id}' declares outputDimensions {first}, '{id}' \
+                     {other}"
+                ));
             }
             if members.len() < 2 {
                 problem = Some(format!(
