@@ -7,6 +7,8 @@
 //! the real all-MiniLM-L6-v2 on every compiled backend (`scripts/setup_models.sh`).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -298,27 +300,11 @@ fn results_survive_reopening_the_store() {
     assert_eq!((second.label_agreement, second.max_abs_diff), (Some(1.0), Some(0.0)));
 }
 
-fn minilm_dir() -> PathBuf {
-    let dir = std::env::var_os("HARPER_EDGE_MINILM_DIR").map_or_else(
-        || {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/harper-edge/models/minilm-l6")
-        },
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("tokenizer.json").is_file(),
-        "{} missing: run scripts/setup_models.sh",
-        dir.display()
-    );
-    dir
-}
-
 #[test]
 fn sentence_encoders_on_every_backend_give_the_same_vectors() {
     let home = tempfile::tempdir().unwrap();
     let engine = Engine::open(home.path()).unwrap();
-    let dir = minilm_dir();
+    let dir = common::minilm_dir();
     let mut variants = vec![("tract", "model.onnx", "tract")];
     if cfg!(feature = "ort") {
         variants.push(("ort", "model.onnx", "ort"));

@@ -8,6 +8,8 @@
 //! them).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -19,14 +21,7 @@ fn data(file: &str) -> PathBuf {
 }
 
 fn minilm(file: &str) -> PathBuf {
-    let dir = std::env::var_os("HARPER_EDGE_MINILM_DIR").map_or_else(
-        || {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/harper-edge/models/minilm-l6")
-        },
-        PathBuf::from,
-    );
-    let path = dir.join(file);
+    let path = common::minilm_dir().join(file);
     assert!(path.is_file(), "{} missing: run scripts/setup_models.sh", path.display());
     path
 }

@@ -9,6 +9,8 @@
 #![cfg(feature = "tokenizers")]
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,19 +20,7 @@ use harper_edge_core::{Engine, InferContext};
 use serde_json::{Value, json};
 
 fn model_dir() -> PathBuf {
-    let dir = std::env::var_os("HARPER_EDGE_MINILM_DIR").map_or_else(
-        || {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/harper-edge/models/minilm-l6")
-        },
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("model.onnx").is_file() && dir.join("tokenizer.json").is_file(),
-        "MiniLM test models missing in {}: run scripts/setup_models.sh (make rust-test does)",
-        dir.display()
-    );
-    dir
+    common::minilm_dir()
 }
 
 fn reference() -> Value {

@@ -354,3 +354,21 @@ pub fn hub_server(repo: &str, commit: &str, files: Vec<(String, Vec<u8>)>) -> Se
         Reply::status(404)
     })
 }
+
+/// The all-MiniLM-L6-v2 files `scripts/setup_models.sh` installs (`HARPER_EDGE_MINILM_DIR`,
+/// default `~/.cache/harper-edge/models/minilm-l6`); a test fails, not skips, without them.
+pub fn minilm_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("HARPER_EDGE_MINILM_DIR").map_or_else(
+        || {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/harper-edge/models/minilm-l6")
+        },
+        std::path::PathBuf::from,
+    );
+    assert!(
+        dir.join("model.onnx").is_file() && dir.join("tokenizer.json").is_file(),
+        "MiniLM test models missing in {}: run scripts/setup_models.sh (make rust-test does)",
+        dir.display()
+    );
+    dir
+}
