@@ -146,6 +146,23 @@ fn bench_a_profile_writes_tables_json_markdown_and_history() {
 }
 
 #[test]
+fn the_shipped_tabular_profile_benchmarks_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = repo().join("profiles/benchmarking-tabular.json");
+    let out = cli(
+        dir.path(),
+        &["bench", "--profile", profile.to_str().unwrap(), "--iterations", "5", "--json", "-"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let results: Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let r = &results[0];
+    assert_eq!(r["equivalenceGroup"], "iris-classifiers");
+    assert_eq!(r["modelIds"], json!(["iris-logreg:v1", "iris-forest:v1"]));
+    assert_eq!(r["testDataSummary"]["source"], "synthetic");
+    assert!(r["results"].as_array().unwrap().iter().all(|m| m["errorCount"] == 0));
+}
+
+#[test]
 fn bad_arguments_and_unknown_groups_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
