@@ -1153,6 +1153,19 @@ export interface BenchmarkGroup {
   problem: string | null
 }
 
+/** What `Engine.benchmark` passes to `onProgress`. */
+export interface BenchmarkProgress {
+  /** `name:version`. */
+  model: string
+  phase: 'load' | 'agreement' | 'warmup' | 'measure' | 'done'
+  /** The cell's batch size (warm-up and measure), else `null`. */
+  batchSize: number | null
+  concurrency: number | null
+  /** Calls done of `total` (all models; warm-up and agreement runs included). */
+  done: number
+  total: number
+}
+
 /** Which stored benchmark results `Engine.benchmarkHistory` lists. */
 export interface BenchmarkQuery {
   group?: string
@@ -1253,11 +1266,13 @@ export declare class Engine {
    * reference model (cosine, labels or max abs difference), then timed at every batch size
    * × concurrency (warm-up, then `iterations` calls; latency percentiles in µs,
    * throughput). Resolves with the `BenchmarkResult` (stored unless `persist: false`),
-   * winner included. Bad options, an unknown group or one that cannot be compared
-   * (one model, different `outputDimensions`) reject with `HARPER_EDGE_INVALID_INPUT` /
-   * `HARPER_EDGE_NOT_FOUND` before anything runs.
+   * winner included. `onProgress` is called on the JS thread with `{ model, phase,
+   * batchSize, concurrency, done, total }` at each phase and about every 50 ms. Bad
+   * options, an unknown group or one that cannot be compared (one model, different
+   * `outputDimensions`) reject with `HARPER_EDGE_INVALID_INPUT` / `HARPER_EDGE_NOT_FOUND`
+   * before anything runs.
    */
-  benchmark(group: string, options?: BenchmarkOptions): Promise<BenchmarkResult>
+  benchmark(group: string, options?: BenchmarkOptions, onProgress?: (progress: BenchmarkProgress) => void): Promise<BenchmarkResult>
   /**
    * The equivalence groups of the registered models, each with its model ids and, when it
    * cannot be benchmarked, the `problem`.

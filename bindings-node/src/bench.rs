@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use harper_edge_core::bench::{BenchOptions, BenchQuery, BenchmarkResult};
+use harper_edge_core::bench::{BenchOptions, BenchProgress, BenchQuery, BenchmarkResult};
 use harper_edge_core::{Error as CoreError, Timestamp};
 use napi::bindgen_prelude::{AsyncTask, Unknown};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -23,14 +24,21 @@ impl Engine {
     /// reference model (cosine, labels or max abs difference), then timed at every batch size
     /// × concurrency (warm-up, then `iterations` calls; latency percentiles in µs,
     /// throughput). Resolves with the `BenchmarkResult` (stored unless `persist: false`),
-    /// winner included. Bad options, an unknown group or one that cannot be compared
-    /// (one model, different `outputDimensions`) reject with `HARPER_EDGE_INVALID_INPUT` /
-    /// `HARPER_EDGE_NOT_FOUND` before anything runs.
+    /// winner included. `onProgress` is called on the JS thread with `{ model, phase,
+    /// batchSize, concurrency, done, total }` at each phase and about every 50 ms. Bad
+    /// options, an unknown group or one that cannot be compared (one model, different
+    /// `outputDimensions`) reject with `HARPER_EDGE_INVALID_INPUT` / `HARPER_EDGE_NOT_FOUND`
+    /// before anything runs.
     #[napi(
-        ts_args_type = "group: string, options?: BenchmarkOptions",
+        ts_args_type = "group: string, options?: BenchmarkOptions, onProgress?: (progress: BenchmarkProgress) => void",
         ts_return_type = "Promise<BenchmarkResult>"
     )]
-    pub fn benchmark(&self, group: Unknown<'_>, options: Unknown<'_>) -> AsyncTask<Job<Value>> {
+    pub fn benchmark(
+        &self,
+        group: Unknown<'_>,
+        options: Unknown<'_>,
+        on_progress: Unknown<'_>,
+    ) -> AsyncTask<Job<Value>> {
         let engine = Arc::clone(&self.engine);
         let prepared = (|| {
             let group: String = decode(&group, "group", "a string")?;
@@ -41,7 +49,19 @@ impl Engine {
                 convert::integral_numbers(&mut json);
                 BenchOptions::from_json(&json)?
             };
-            Ok(work(move || record(engine.benchmark(&group, &options)?)))
+            let progress = if convert::is_nullish(&on_progress) {
+                None
+            } else {
+                Some(crate::fetch::threadsafe(&on_progress, "onProgress")?)
+            };
+            Ok(work(move || {
+                let mut report = |p: &BenchProgress<'_>| {
+                    if let Some(f) = &progress {
+                        f.call(p.to_json(), ThreadsafeFunctionCallMode::NonBlocking);
+                    }
+                };
+                record(engine.benchmark_with_progress(&group, &options, &mut report)?)
+            }))
         })();
         AsyncTask::new(Job::new(prepared))
     }

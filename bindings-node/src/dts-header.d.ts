@@ -1153,6 +1153,19 @@ export interface BenchmarkGroup {
   problem: string | null
 }
 
+/** What `Engine.benchmark` passes to `onProgress`. */
+export interface BenchmarkProgress {
+  /** `name:version`. */
+  model: string
+  phase: 'load' | 'agreement' | 'warmup' | 'measure' | 'done'
+  /** The cell's batch size (warm-up and measure), else `null`. */
+  batchSize: number | null
+  concurrency: number | null
+  /** Calls done of `total` (all models; warm-up and agreement runs included). */
+  done: number
+  total: number
+}
+
 /** Which stored benchmark results `Engine.benchmarkHistory` lists. */
 export interface BenchmarkQuery {
   group?: string

@@ -29,7 +29,8 @@ use crate::tasks::{Job, work};
 use crate::telemetry::record;
 
 /// A weak, non-blocking ThreadsafeFunction taking one JSON value.
-type Callback = ThreadsafeFunction<Value, Unknown<'static>, Value, napi::Status, false, true>;
+pub(crate) type Callback =
+    ThreadsafeFunction<Value, Unknown<'static>, Value, napi::Status, false, true>;
 
 /// How often `waitJob` and `deployProfile` look at a running job.
 const POLL: Duration = Duration::from_millis(100);
@@ -548,7 +549,7 @@ fn millis(value: f64, what: &str) -> CoreResult<Duration> {
 }
 
 /// A JS function as a weak, non-blocking ThreadsafeFunction taking one value.
-fn threadsafe(value: &Unknown<'_>, what: &str) -> CoreResult<Callback> {
+pub(crate) fn threadsafe(value: &Unknown<'_>, what: &str) -> CoreResult<Callback> {
     if !matches!(value.get_type(), Ok(ValueType::Function)) {
         return Err(CoreError::invalid_input(format!("{what} must be a function")));
     }

@@ -28,14 +28,26 @@ test('a group is benchmarked, compared with its reference and stored', async () 
   const groups = engine.benchmarkGroups()
   assert.deepEqual(groups.map((g) => [g.equivalenceGroup, g.problem, g.modelIds]), [['iris', null, ['forest:1', 'iris:ort', 'iris:tract']]])
 
-  const result = await engine.benchmark('iris', {
-    batchSizes: [1, 8],
-    concurrency: [1, 2],
-    iterations: 10,
-    warmup: 2,
-    inputs: REFERENCE.inputs,
-    runBy: 'node --test',
-  })
+  const seen = []
+  const result = await engine.benchmark(
+    'iris',
+    {
+      batchSizes: [1, 8],
+      concurrency: [1, 2],
+      iterations: 10,
+      warmup: 2,
+      inputs: REFERENCE.inputs,
+      runBy: 'node --test',
+    },
+    (p) => seen.push(p),
+  )
+  // Progress reaches the JS thread before the Promise settles: load to done, ending at the total.
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(seen[0].phase, 'load')
+  assert.equal(seen.at(-1).phase, 'done')
+  assert.equal(seen.at(-1).done, seen.at(-1).total)
+  assert.equal(seen.at(-1).total, 3 * (1 + 4 * (2 + 10)))
+  assert.ok(seen.some((p) => p.phase === 'measure' && p.batchSize === 8 && p.concurrency === 2))
   assert.equal(result.referenceModel, 'iris:tract')
   assert.deepEqual(result.testDataSummary, { kind: 'rows', source: 'given', count: 18, width: 4 })
   const byId = Object.fromEntries(result.results.map((r) => [r.modelId, r]))
@@ -73,6 +85,7 @@ test('bad options and groups reject with typed errors before running', async () 
   await rejectsWithCode(engine.benchmark('iris', { inputs: ['text'] }), 'HARPER_EDGE_INVALID_INPUT', /does not take text/)
   await rejectsWithCode(engine.benchmark('iris', { inputs: [[1, 2]] }), 'HARPER_EDGE_INVALID_INPUT', /dimension mismatch/)
   await rejectsWithCode(engine.benchmark(42), 'HARPER_EDGE_INVALID_INPUT', /group/)
+  await rejectsWithCode(engine.benchmark('iris', {}, 'not a function'), 'HARPER_EDGE_INVALID_INPUT', /onProgress must be a function/)
   throwsWithCode(() => engine.benchmarkResult('bench-missing'), 'HARPER_EDGE_NOT_FOUND')
   throwsWithCode(() => engine.benchmarkHistory({ limt: 3 }), 'HARPER_EDGE_INVALID_INPUT', /unknown query key 'limt'/)
   throwsWithCode(() => benchmarkMarkdown({ id: 'x' }), 'HARPER_EDGE_INVALID_INPUT', /result/)

@@ -1,9 +1,7 @@
 //! Benchmarks of equivalence groups (`harper_edge_core::bench`): `Engine.benchmark` runs with
 //! the GIL released and returns the stored `BenchmarkResult` as a dict (camelCase keys).
 
-use harper_edge_core::bench::{
-    BenchOptions, BenchPhase, BenchProgress, BenchQuery, BenchmarkResult,
-};
+use harper_edge_core::bench::{BenchOptions, BenchProgress, BenchQuery, BenchmarkResult};
 use pyo3::prelude::*;
 use serde_json::{Value, json};
 
@@ -34,16 +32,6 @@ fn inputs_json(inputs: &Bound<'_, PyAny>) -> PyResult<Value> {
         return json::from_py(&inputs.call_method0("tolist")?);
     }
     json::from_py(inputs)
-}
-
-fn phase_name(phase: BenchPhase) -> (&'static str, Option<usize>, Option<usize>) {
-    match phase {
-        BenchPhase::Load => ("load", None, None),
-        BenchPhase::Agreement => ("agreement", None, None),
-        BenchPhase::WarmUp { batch, concurrency } => ("warmup", Some(batch), Some(concurrency)),
-        BenchPhase::Measure { batch, concurrency } => ("measure", Some(batch), Some(concurrency)),
-        BenchPhase::Done => ("done", None, None),
-    }
 }
 
 pub(crate) fn benchmark<'py>(
@@ -80,15 +68,7 @@ pub(crate) fn benchmark<'py>(
             if failure.is_some() {
                 return;
             }
-            let (phase, batch, concurrency) = phase_name(p.phase);
-            let report = json!({
-                "model": p.model,
-                "phase": phase,
-                "batchSize": batch,
-                "concurrency": concurrency,
-                "done": p.done,
-                "total": p.total,
-            });
+            let report = p.to_json();
             Python::attach(|py| {
                 if let Err(e) = json::to_py(py, &report).and_then(|d| progress.bind(py).call1((d,)))
                 {

@@ -18,12 +18,16 @@ try {
   await engine.registerModel({ name: 'iris-logreg', version: '1', path: data('iris_logreg.onnx'), metadata: { ...group, benchmarkReference: true } })
   await engine.registerModel({ name: 'iris-forest', version: '1', path: data('sklearn_forest_classifier.onnx'), metadata: group })
 
-  const result = await engine.benchmark('iris', {
-    batchSizes: [1, 16],
-    concurrency: [1, 2],
-    iterations: 100,
-    inputs: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]],
-  })
+  const result = await engine.benchmark(
+    'iris',
+    {
+      batchSizes: [1, 16],
+      concurrency: [1, 2],
+      iterations: 100,
+      inputs: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]],
+    },
+    (p) => p.phase === 'done' && console.error(`${p.model} done (${p.done}/${p.total} calls)`),
+  )
   console.log(benchmarkMarkdown(result))
 
   const forest = result.results.find((r) => r.modelId === 'iris-forest:1')

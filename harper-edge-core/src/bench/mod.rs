@@ -332,6 +332,39 @@ pub struct BenchProgress<'a> {
     pub total: u64,
 }
 
+impl BenchProgress<'_> {
+    /// The report as the bindings pass it on: `{model, phase, batchSize, concurrency, done,
+    /// total}` with `phase` one of `load`, `agreement`, `warmup`, `measure`, `done` (batch size
+    /// and concurrency `null` outside a cell).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use harper_edge_core::bench::{BenchPhase, BenchProgress};
+    ///
+    /// let p = BenchProgress { model: "m:1", phase: BenchPhase::WarmUp { batch: 32, concurrency: 2 }, done: 3, total: 9 };
+    /// assert_eq!(p.to_json()["phase"], "warmup");
+    /// assert_eq!(p.to_json()["batchSize"], 32);
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let (phase, cell) = match self.phase {
+            BenchPhase::Load => ("load", None),
+            BenchPhase::Agreement => ("agreement", None),
+            BenchPhase::WarmUp { batch, concurrency } => ("warmup", Some((batch, concurrency))),
+            BenchPhase::Measure { batch, concurrency } => ("measure", Some((batch, concurrency))),
+            BenchPhase::Done => ("done", None),
+        };
+        serde_json::json!({
+            "model": self.model,
+            "phase": phase,
+            "batchSize": cell.map(|c| c.0),
+            "concurrency": cell.map(|c| c.1),
+            "done": self.done,
+            "total": self.total,
+        })
+    }
+}
+
 /// One batch size × concurrency of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
