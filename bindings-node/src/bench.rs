@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use harper_edge_core::bench::{BenchOptions, BenchProgress, BenchQuery, BenchmarkResult};
-use harper_edge_core::{Error as CoreError, Timestamp};
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
@@ -12,7 +11,7 @@ use serde_json::Value;
 
 use crate::convert::{self, decode};
 use crate::engine::Engine;
-use crate::error::{CoreResult, Result, sync};
+use crate::error::{Result, sync};
 use crate::tasks::{Job, work};
 use crate::telemetry::record;
 
@@ -77,7 +76,16 @@ impl Engine {
     /// `[query.from, query.to)` (epoch milliseconds), at most `query.limit` (default 100).
     #[napi(ts_args_type = "query?: BenchmarkQuery", ts_return_type = "Array<BenchmarkResult>")]
     pub fn benchmark_history(&self, query: Unknown<'_>) -> Result<Value> {
-        sync(|| record(self.engine.benchmark_history(&bench_query(&query)?)?))
+        sync(|| {
+            let query = if convert::is_nullish(&query) {
+                BenchQuery::default()
+            } else {
+                let mut json = convert::json(&query, "query")?;
+                convert::integral_numbers(&mut json);
+                BenchQuery::from_json(&json)?
+            };
+            record(self.engine.benchmark_history(&query)?)
+        })
     }
 
     /// The stored benchmark result `id`.
@@ -99,52 +107,4 @@ pub fn benchmark_markdown(result: Unknown<'_>) -> Result<String> {
             convert::from_js(&result, "result", "a BenchmarkResult object")?;
         Ok(result.to_markdown())
     })
-}
-
-fn bench_query(query: &Unknown<'_>) -> CoreResult<BenchQuery> {
-    if convert::is_nullish(query) {
-        return Ok(BenchQuery::default());
-    }
-    let json = convert::json(query, "query")?;
-    let Value::Object(map) = json else {
-        return Err(CoreError::invalid_input("query must be an object"));
-    };
-    let mut q = BenchQuery::default();
-    let millis = |key: &str, v: &Value| {
-        v.as_f64()
-            .filter(|x| x.is_finite() && x.fract() == 0.0)
-            .map(|x| {
-                #[allow(clippy::cast_possible_truncation)]
-                Timestamp::from_millis(x as i64)
-            })
-            .ok_or_else(|| {
-                CoreError::invalid_input(format!("query.{key} must be epoch milliseconds"))
-            })
-    };
-    for (key, v) in &map {
-        match key.as_str() {
-            "group" => {
-                q.equivalence_group = Some(
-                    v.as_str()
-                        .ok_or_else(|| CoreError::invalid_input("query.group must be a string"))?
-                        .to_string(),
-                );
-            }
-            "from" => q.from = Some(millis(key, v)?),
-            "to" => q.to = Some(millis(key, v)?),
-            "limit" => {
-                q.limit = Some(convert::size(
-                    v.as_f64()
-                        .ok_or_else(|| CoreError::invalid_input("query.limit must be a number"))?,
-                    "query.limit",
-                )?);
-            }
-            other => {
-                return Err(CoreError::invalid_input(format!(
-                    "unknown query key '{other}' (known: group, from, to, limit)"
-                )));
-            }
-        }
-    }
-    Ok(q)
 }

@@ -3,7 +3,7 @@
 
 use harper_edge_core::bench::{BenchOptions, BenchProgress, BenchQuery, BenchmarkResult};
 use pyo3::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::error::{Detach as _, to_py_err};
 use crate::json;
@@ -26,14 +26,6 @@ pub(crate) struct BenchArgs<'a, 'py> {
     pub progress: Option<&'a Bound<'py, PyAny>>,
 }
 
-/// The inputs as JSON: a list of str (texts), or rows (a 2-D numpy array or a list of lists).
-fn inputs_json(inputs: &Bound<'_, PyAny>) -> PyResult<Value> {
-    if inputs.hasattr("tolist")? && !inputs.is_instance_of::<pyo3::types::PyList>() {
-        return json::from_py(&inputs.call_method0("tolist")?);
-    }
-    json::from_py(inputs)
-}
-
 pub(crate) fn benchmark<'py>(
     py: Python<'py>,
     engine: &harper_edge_core::Engine,
@@ -50,7 +42,8 @@ pub(crate) fn benchmark<'py>(
         "concurrency": args.concurrency,
         "iterations": args.iterations,
         "warmup": args.warmup,
-        "inputs": args.inputs.map(inputs_json).transpose()?,
+        // Texts or rows; numpy arrays through `.tolist()`.
+        "inputs": args.inputs.map(json::from_py).transpose()?,
         "reference": args.reference,
         "minCosine": args.min_cosine,
         "maxAbsDiff": args.max_abs_diff,

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use clap::Args;
 use harper_edge_core::bench::{
-    BenchInputs, BenchOptions, BenchPhase, BenchProgress, BenchQuery, BenchmarkResult,
+    AgreementThresholds, BenchInputs, BenchOptions, BenchPhase, BenchProgress, BenchQuery,
+    BenchmarkResult,
 };
 use harper_edge_core::profile::{DeployOptions, Profile};
 use harper_edge_core::{Engine, Error, Result};
@@ -105,19 +106,15 @@ pub(crate) fn bench(engine: &Engine, args: BenchArgs) -> Result<ExitCode> {
         batch_sizes: args.batch.clone(),
         concurrency: args.concurrency.clone(),
         inputs: args.inputs.as_deref().map(BenchInputs::from_file).transpose()?,
+        thresholds: AgreementThresholds {
+            min_cosine: args.min_cosine,
+            max_abs_diff: args.max_abs_diff,
+            ..AgreementThresholds::default()
+        },
         reference: args.reference.clone(),
         run_by: Some("harper-edge bench".into()),
         notes: args.notes.clone(),
         persist: !args.no_save,
-        ..BenchOptions::default()
-    };
-    let options = BenchOptions {
-        thresholds: harper_edge_core::bench::AgreementThresholds {
-            min_cosine: args.min_cosine,
-            max_abs_diff: args.max_abs_diff,
-            ..options.thresholds
-        },
-        ..options
     };
     options.validate()?;
 

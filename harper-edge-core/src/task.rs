@@ -12,14 +12,22 @@ use crate::tensor::{Outputs, Tensor};
 /// rows the prediction is the array of labels and the confidence the mean of the row
 /// confidences. Any other model: the prediction is every output as JSON, with no confidence.
 pub fn summarize(outputs: &Outputs) -> (Value, Option<f64>) {
-    let label = ["label", "output_label"].iter().find_map(|n| outputs.get(n));
-    let probs = ["probabilities", "output_probability"].iter().find_map(|n| outputs.get(n));
-    match (label, probs) {
+    match (label_output(outputs), probability_output(outputs)) {
         (Some(label), Some(probs)) => {
             classification(label, probs).unwrap_or_else(|| (outputs.to_json(), None))
         }
         _ => (outputs.to_json(), None),
     }
+}
+
+/// A classifier's label output, as scikit-learn exports it (`label` or `output_label`).
+pub(crate) fn label_output(outputs: &Outputs) -> Option<&Tensor<'static>> {
+    ["label", "output_label"].iter().find_map(|n| outputs.get(n))
+}
+
+/// A classifier's probability output (`probabilities` or `output_probability`).
+pub(crate) fn probability_output(outputs: &Outputs) -> Option<&Tensor<'static>> {
+    ["probabilities", "output_probability"].iter().find_map(|n| outputs.get(n))
 }
 
 fn classification(label: &Tensor<'_>, probs: &Tensor<'_>) -> Option<(Value, Option<f64>)> {

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::task::{label_output, probability_output};
 use crate::tensor::{Outputs, Tensor};
 
 /// When a model counts as agreeing with its reference.
@@ -197,13 +198,6 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-const LABELS: [&str; 2] = ["label", "output_label"];
-const PROBABILITIES: [&str; 2] = ["probabilities", "output_probability"];
-
-fn first<'o>(outputs: &'o Outputs, names: &[&str]) -> Option<&'o Tensor<'static>> {
-    names.iter().find_map(|n| outputs.get(n))
-}
-
 fn labels(t: &Tensor<'_>) -> Option<Vec<String>> {
     match (t.as_i64(), t.as_strings()) {
         (Some(l), _) => Some(l.iter().map(ToString::to_string).collect()),
@@ -217,7 +211,7 @@ fn compare_tensors(
     b: &Outputs,
     thresholds: &AgreementThresholds,
 ) -> Result<Agreement> {
-    if let (Some(la), Some(lb)) = (first(a, &LABELS), first(b, &LABELS)) {
+    if let (Some(la), Some(lb)) = (label_output(a), label_output(b)) {
         let (Some(x), Some(y)) = (labels(la), labels(lb)) else {
             return Err(Error::invalid_input("a label output holds neither integers nor strings"));
         };
@@ -227,7 +221,7 @@ fn compare_tensors(
         let same = x.iter().zip(&y).filter(|(p, q)| p == q).count();
         #[allow(clippy::cast_precision_loss)]
         let fraction = if x.is_empty() { 0.0 } else { same as f64 / x.len() as f64 };
-        let probs = match (first(a, &PROBABILITIES), first(b, &PROBABILITIES)) {
+        let probs = match (probability_output(a), probability_output(b)) {
             (Some(pa), Some(pb)) if pa.shape() == pb.shape() => {
                 pa.as_f32().zip(pb.as_f32()).map(|(p, q)| max_abs_diff(p, q))
             }

@@ -474,6 +474,68 @@ pub struct BenchQuery {
     pub limit: Option<usize>,
 }
 
+impl BenchQuery {
+    /// A query from a JSON object, as the Node binding takes it: `group`, `from` and `to`
+    /// (epoch milliseconds), `limit`; `null` is the default query.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an unknown key or a value of the wrong type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use harper_edge_core::bench::BenchQuery;
+    ///
+    /// let q = BenchQuery::from_json(&serde_json::json!({"group": "iris", "limit": 5}))?;
+    /// assert_eq!((q.equivalence_group.as_deref(), q.limit), (Some("iris"), Some(5)));
+    /// assert!(BenchQuery::from_json(&serde_json::json!({"limt": 5})).is_err());
+    /// # Ok::<(), harper_edge_core::Error>(())
+    /// ```
+    pub fn from_json(value: &Value) -> Result<BenchQuery> {
+        let map = match value {
+            Value::Null => return Ok(BenchQuery::default()),
+            Value::Object(map) => map,
+            _ => return Err(Error::invalid_input("query must be an object")),
+        };
+        let wrong =
+            |key: &str, what: &str| Error::invalid_input(format!("query.{key} must be {what}"));
+        let millis = |key: &str, v: &Value| {
+            v.as_i64()
+                .or_else(|| {
+                    #[allow(clippy::cast_possible_truncation)]
+                    v.as_f64().filter(|x| x.is_finite() && x.fract() == 0.0).map(|x| x as i64)
+                })
+                .map(Timestamp::from_millis)
+                .ok_or_else(|| wrong(key, "epoch milliseconds"))
+        };
+        let mut q = BenchQuery::default();
+        for (key, v) in map {
+            match key.as_str() {
+                "group" => {
+                    q.equivalence_group =
+                        Some(v.as_str().ok_or_else(|| wrong(key, "a string"))?.to_string());
+                }
+                "from" => q.from = Some(millis(key, v)?),
+                "to" => q.to = Some(millis(key, v)?),
+                "limit" => {
+                    q.limit = Some(
+                        v.as_u64()
+                            .and_then(|n| usize::try_from(n).ok())
+                            .ok_or_else(|| wrong(key, "a non-negative integer"))?,
+                    );
+                }
+                other => {
+                    return Err(Error::invalid_input(format!(
+                        "unknown query key '{other}' (known: group, from, to, limit)"
+                    )));
+                }
+            }
+        }
+        Ok(q)
+    }
+}
+
 impl BenchmarkResult {
     fn to_record(&self) -> Result<MonitorRecord> {
         Ok(MonitorRecord {
@@ -834,7 +896,8 @@ impl Engine {
         progress: &mut dyn FnMut(&BenchProgress<'_>),
     ) -> Result<BenchmarkResult> {
         options.validate()?;
-        let all = self.benchmark_groups()?;
+        let registered = self.models()?;
+        let all = groups(&registered);
         let found: Vec<&BenchGroup> = all
             .iter()
             .filter(|g| {
@@ -871,8 +934,8 @@ impl Engine {
         if let Some(problem) = &g.problem {
             return Err(Error::invalid_input(format!("cannot benchmark '{group}': {problem}")));
         }
-        let models: Vec<Model> =
-            self.models()?.into_iter().filter(|m| g.model_ids.contains(&m.id)).collect();
+        let mut order: Vec<&Model> =
+            registered.iter().filter(|m| g.model_ids.contains(&m.id)).collect();
         let reference = match &options.reference {
             Some(r) if g.model_ids.contains(r) => r.clone(),
             Some(r) => {
@@ -881,14 +944,13 @@ impl Engine {
                     g.model_ids.join(", ")
                 )));
             }
-            None => models
+            None => order
                 .iter()
                 .find(|m| {
                     m.metadata.get("benchmarkReference").and_then(Value::as_bool) == Some(true)
                 })
                 .map_or_else(|| g.model_ids[0].clone(), |m| m.id.clone()),
         };
-        let mut order: Vec<&Model> = models.iter().collect();
         order.sort_by_key(|m| (m.id != reference, m.id.clone()));
 
         let cells: Vec<(usize, usize)> = options
